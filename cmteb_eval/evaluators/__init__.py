@@ -1,0 +1,24 @@
+"""Evaluators by task type. Each takes (spec, split, data_dirs, model) and returns a SplitResult."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import NotYetSupportedError
+from ..taskspec import TaskSpec
+from . import pair_classification, sts
+from .base import SplitResult
+
+EVALUATORS: dict[str, Callable[..., SplitResult]] = {
+    "STS": sts.evaluate,
+    "PairClassification": pair_classification.evaluate,
+}
+
+
+def evaluator_for(spec: TaskSpec) -> Callable[..., SplitResult]:
+    try:
+        return EVALUATORS[spec.type]
+    except KeyError:
+        raise NotYetSupportedError(
+            f"Task {spec.name}: {spec.type} tasks cannot be evaluated by this version of cmteb-eval yet.",
+            f"Supported now: {', '.join(EVALUATORS)}. Drop {spec.name} from --tasks or --benchmark.") from None

@@ -1,0 +1,65 @@
+"""PairClassification: cosine AP (the published C-MTEB main score) and the metrics
+mteb reports today (accuracy, F1, precision, recall, AP per similarity function,
+and their maxima). Accepts the hub layout (one row of lists) and one pair per row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import metrics
+from ..data import column, load_split, numeric_column, text_column
+from ..errors import DataFormatError
+from ..models.protocol import TEXT, Embedder
+from ..taskspec import TaskSpec
+from .base import SplitResult
+
+PROTOCOL = "cosine AP main (C-MTEB / mteb 1.x); max_* over cosine, euclidean, manhattan, dot (mteb 2.x)"
+
+
+def _flatten(values: list, is_list_layout: bool) -> list:
+    return [v for row in values for v in row] if is_list_layout else values
+
+
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+    table, source = load_split(spec, split, data_dirs)
+    raw1 = column(table, spec, "sentence1", source)
+    raw2 = column(table, spec, "sentence2", source)
+    raw_labels = column(table, spec, "label", source)
+    list_layout = bool(raw1) and isinstance(raw1[0], (list, tuple))
+    first = text_column(_flatten(raw1, list_layout), spec, "sentence1", source)
+    second = text_column(_flatten(raw2, list_layout), spec, "sentence2", source)
+    labels = numeric_column(_flatten(raw_labels, list_layout), spec, "label", source)
+    if not (len(first) == len(second) == len(labels)):
+        raise DataFormatError(f"Task {spec.name}: {source} has {len(first)} first sentences, "
+                              f"{len(second)} second sentences and {len(labels)} labels.",
+                              "Each pair needs both sentences and a label.")
+    if set(labels) - {0.0, 1.0}:
+        raise DataFormatError(f"Task {spec.name}: labels in {source} must be 0 or 1, found {sorted(set(labels))[:5]}.",
+                              "Map the labels to 0 (dissimilar) and 1 (similar) first.")
+    vectors = model.encode(first + second, role=TEXT, task=spec)
+    left, right = vectors[: len(first)], vectors[len(first):]
+    cosine = metrics.paired_cosine(left, right)
+    return SplitResult(
+        scores=pair_scores(left, right, np.asarray(labels, dtype=np.int64)),
+        source=source,
+        protocol=PROTOCOL,
+        items={"label": labels, "cosine": cosine.tolist()},
+    )
+
+
+def pair_scores(left, right, labels) -> dict[str, float]:
+    functions = {
+        "cosine": (metrics.paired_cosine(left, right), True),
+        "euclidean": (metrics.paired_euclidean(left, right), False),
+        "manhattan": (metrics.paired_manhattan(left, right), False),
+        "dot": (metrics.paired_dot(left, right), True),
+    }
+    scores: dict[str, float] = {}
+    for name, (values, higher_is_similar) in functions.items():
+        for metric, value in metrics.pair_classification_metrics(labels, values, higher_is_similar).items():
+            scores[f"{name}_{metric}"] = value
+    # mteb 2.x also lists the model's own similarity function ("similarity"); ours is cosine.
+    for metric in ("accuracy", "f1", "precision", "recall", "ap"):
+        scores[f"similarity_{metric}"] = scores[f"cosine_{metric}"]
+        scores[f"max_{metric}"] = max(scores[f"{name}_{metric}"] for name in functions)
+    return scores

@@ -1,0 +1,43 @@
+"""STS: Spearman (main) and Pearson of the cosine similarity against the gold score,
+as mteb computes them; Manhattan and Euclidean variants are reported as mteb does."""
+
+from __future__ import annotations
+
+from .. import metrics
+from ..data import column, load_split, numeric_column, text_column
+from ..models.protocol import TEXT, Embedder
+from ..taskspec import TaskSpec
+from .base import SplitResult
+
+
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+    table, source = load_split(spec, split, data_dirs)
+    first = text_column(column(table, spec, "sentence1", source), spec, "sentence1", source)
+    second = text_column(column(table, spec, "sentence2", source), spec, "sentence2", source)
+    gold = numeric_column(column(table, spec, "score", source), spec, "score", source)
+    # Both sides in one call: a text that appears on either side is encoded once.
+    vectors = model.encode(first + second, role=TEXT, task=spec)
+    left, right = vectors[: len(first)], vectors[len(first):]
+    return SplitResult(
+        scores=sts_scores(left, right, gold),
+        source=source,
+        protocol="cosine spearman (mteb)",
+        items={"gold": gold, "cosine": metrics.paired_cosine(left, right).tolist()},
+    )
+
+
+def sts_scores(left, right, gold) -> dict[str, float]:
+    cosine = metrics.paired_cosine(left, right)
+    manhattan = -metrics.paired_manhattan(left, right)
+    euclidean = -metrics.paired_euclidean(left, right)
+    scores = {
+        "cosine_pearson": metrics.pearson(cosine, gold),
+        "cosine_spearman": metrics.spearman(cosine, gold),
+        "manhattan_pearson": metrics.pearson(manhattan, gold),
+        "manhattan_spearman": metrics.spearman(manhattan, gold),
+        "euclidean_pearson": metrics.pearson(euclidean, gold),
+        "euclidean_spearman": metrics.spearman(euclidean, gold),
+    }
+    scores["pearson"] = scores["cosine_pearson"]
+    scores["spearman"] = scores["cosine_spearman"]
+    return scores

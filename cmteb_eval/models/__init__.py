@@ -1,0 +1,1 @@
+"""Model adapters: embedders and cross-encoders behind small Protocols."""

@@ -1,0 +1,138 @@
+"""Finding a model's files (local folder or hub id) and loading them with transformers.
+
+Every failure is a ModelLoadError naming what is missing; a hub id without
+network access fails at once with a message, never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelLoadError, WrongModelKindError
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model",
+                   "tokenizer.model", "vocab.json")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+
+
+def local_folder(model: str) -> Path | None:
+    """The model's folder when ``model`` is a local path, else None (a hub id)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if path.exists():
+        raise ModelLoadError(f"Model path {model} is a file, not a folder.",
+                             "Pass the folder that holds config.json and the weights.")
+    looks_like_path = model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep + os.sep in model
+    if looks_like_path:
+        raise ModelLoadError(f"Model folder {model} does not exist.",
+                             "Check the path, or pass a hub id such as BAAI/bge-base-zh-v1.5.")
+    return None
+
+
+def check_folder(folder: Path) -> None:
+    """Fail early, with a clear message, on a folder missing config, weights or tokenizer."""
+    if not (folder / "config.json").exists():
+        raise ModelLoadError(f"Model folder {folder} has no config.json.",
+                             "Pass the folder saved by save_pretrained (or a sentence-transformers model folder).")
+    if not any((folder / name).exists() for name in WEIGHT_FILES):
+        raise ModelLoadError(f"Model folder {folder} has no weights (looked for {', '.join(WEIGHT_FILES)}).",
+                             "Copy the weight files into the folder, or re-download the model.")
+    if not any((folder / name).exists() for name in TOKENIZER_FILES):
+        raise ModelLoadError(f"Model folder {folder} has no tokenizer files (looked for {', '.join(TOKENIZER_FILES)}).",
+                             "Save the tokenizer into the folder (tokenizer.save_pretrained).")
+
+
+def read_config(model: str, folder: Path | None, revision: str | None,
+                trust_remote_code: bool = False) -> Any:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(folder or model), revision=revision,
+                                          trust_remote_code=trust_remote_code)
+    except Exception as exc:
+        raise _hub_error(model, revision, exc) from None
+
+
+def _hub_error(model: str, revision: str | None, exc: Exception) -> ModelLoadError:
+    if hub_offline():
+        return ModelLoadError(
+            f"Model {model!r} is not a local folder and the hub is off (HF_HUB_OFFLINE=1).",
+            "Pass the path of a local copy of the model, or run with hub access.")
+    return ModelLoadError(
+        f"Model {model!r}{'@' + revision if revision else ''} could not be loaded: "
+        f"{type(exc).__name__}: {str(exc)[:300]}.",
+        "Check the hub id and your network, or pass the path of a local copy.")
+
+
+def is_cross_encoder(config: Any) -> bool:
+    """A sequence-classification head with one output: a reranker, not an embedder."""
+    architectures = getattr(config, "architectures", None) or []
+    return any(a.endswith("ForSequenceClassification") for a in architectures)
+
+
+def refuse_cross_encoder(model: str, config: Any) -> None:
+    if is_cross_encoder(config):
+        raise WrongModelKindError(
+            f"Model {model!r} is a cross-encoder ({', '.join(config.architectures)}): it scores "
+            f"(query, passage) pairs and has no sentence embedding.",
+            "Evaluate it as a reranker with --reranker, on Reranking tasks; evaluating it as a "
+            "bi-encoder gives meaningless numbers.")
+
+
+def load_tokenizer(model: str, folder: Path | None, revision: str | None, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(folder or model), revision=revision, use_fast=True,
+                                             trust_remote_code=trust_remote_code)
+    except Exception as exc:
+        if folder is not None:
+            raise ModelLoadError(f"The tokenizer in {folder} cannot be loaded: {type(exc).__name__}: {str(exc)[:300]}.",
+                                 "Save the tokenizer into the folder again (tokenizer.save_pretrained).") from None
+        raise _hub_error(model, revision, exc) from None
+
+
+def load_weights(model_class, model: str, folder: Path | None, revision: str | None, dtype,
+                 trust_remote_code: bool = False):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        return model_class.from_pretrained(str(folder or model), revision=revision, dtype=dtype,
+                                           trust_remote_code=trust_remote_code)
+    except Exception as exc:
+        if folder is not None:
+            raise ModelLoadError(f"The weights in {folder} cannot be loaded: {type(exc).__name__}: {str(exc)[:300]}.",
+                                 "Re-download the model or check that the files are complete.") from None
+        raise _hub_error(model, revision, exc) from None
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """A short hash identifying a local model in result files.
+
+    It hashes the config and, per weight file, its size and first and last MiB,
+    so it is quick on large models.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("config.json", *WEIGHT_FILES):
+        path = folder / name
+        if not path.exists():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{name}:{size}".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+            if size > 2 << 20:
+                handle.seek(-(1 << 20), os.SEEK_END)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]

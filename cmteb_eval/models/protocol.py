@@ -1,0 +1,37 @@
+"""What the evaluators need from a model: small Protocols, so any object that
+satisfies them can be evaluated (ours, a wrapper around another library, a mock)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..taskspec import TaskSpec
+
+# Roles a text plays; the instruction goes on queries of tasks that take it, never on passages.
+QUERY = "query"
+PASSAGE = "passage"
+TEXT = "text"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    def encode(self, texts: Sequence[str], *, role: str = TEXT, task: TaskSpec | None = None) -> np.ndarray:
+        """One float32 row per text, in input order."""
+        ...
+
+    def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
+        """What the result file records about how this model encoded ``task``."""
+        ...
+
+
+@runtime_checkable
+class PairScorer(Protocol):
+    """A cross-encoder: one relevance score per (query, passage) pair."""
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]], *, task: TaskSpec | None = None) -> np.ndarray:
+        ...
+
+    def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
+        ...

@@ -1,0 +1,119 @@
+"""Working out how a model must be run: pooling, normalisation, max length, instruction.
+
+Sources, later ones overriding earlier ones:
+1. the known model card (``model_cards.toml``), matched by hub id, ``--model-name``
+   or the folder's own name;
+2. the sentence-transformers files in the model folder (``modules.json``,
+   ``1_Pooling/config.json``, ``sentence_bert_config.json``), which are what the
+   model's authors ship;
+3. explicit overrides from the user.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelLoadError
+
+POOLING_MODES = ("cls", "mean", "lasttoken")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    kind: str = "embedder"  # or "cross-encoder"
+    pooling: str | None = None
+    normalize: bool = True
+    max_length: int = 512
+    query_instruction: str = ""
+    settings_source: str = "defaults"
+
+
+@lru_cache(maxsize=1)
+def known_models() -> dict[str, dict[str, Any]]:
+    path = Path(__file__).with_name("model_cards.toml")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def find_known_model(*names: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The known card for the first name that matches a hub id or its last part."""
+    cards = known_models()
+    by_short = {hub_id.split("/")[-1].lower(): hub_id for hub_id in cards}
+    for name in names:
+        if not name:
+            continue
+        if name in cards:
+            return name, cards[name]
+        short = str(name).rstrip("/").split("/")[-1].lower()
+        if short in by_short:
+            return by_short[short], cards[by_short[short]]
+    return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"Model file {path} cannot be read as JSON: {exc}.",
+                             "Restore the file from the model's original release.") from None
+
+
+def sentence_transformers_settings(folder: Path) -> dict[str, Any]:
+    """Pooling, normalisation and max length from a sentence-transformers folder."""
+    modules_file = folder / "modules.json"
+    if not modules_file.exists():
+        return {}
+    found: dict[str, Any] = {"normalize": False}
+    modules = _read_json(modules_file)
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", ""))
+        if kind.endswith("Pooling"):
+            config = _read_json(folder / module.get("path", "") / "config.json")
+            if config.get("pooling_mode_cls_token"):
+                found["pooling"] = "cls"
+            elif config.get("pooling_mode_mean_tokens"):
+                found["pooling"] = "mean"
+            elif config.get("pooling_mode_lasttoken"):
+                found["pooling"] = "lasttoken"
+            else:
+                raise ModelLoadError(f"{folder}: the pooling config names a mode this harness does not run: {config}.",
+                                     "Pass --pooling cls|mean|lasttoken explicitly.")
+        elif kind.endswith("Normalize"):
+            found["normalize"] = True
+    bert_config = folder / "sentence_bert_config.json"
+    if bert_config.exists():
+        max_length = _read_json(bert_config).get("max_seq_length")
+        if isinstance(max_length, int) and max_length > 0:
+            found["max_length"] = max_length
+    return found
+
+
+def resolve_settings(model: str, folder: Path | None, model_name: str | None = None,
+                     overrides: dict[str, Any] | None = None) -> EncoderSettings:
+    settings = EncoderSettings()
+    sources = []
+    known = find_known_model(model_name, model, folder.name if folder else None)
+    if known:
+        hub_id, card = known
+        settings = replace(settings, **card)
+        sources.append(f"known card {hub_id}")
+    if folder is not None:
+        st = sentence_transformers_settings(folder)
+        if st:
+            settings = replace(settings, **st)
+            sources.append("sentence-transformers files")
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if given:
+        settings = replace(settings, **given)
+        sources.append("command line")
+    if settings.kind == "embedder" and settings.pooling not in POOLING_MODES:
+        raise ModelLoadError(
+            f"Model {model!r}: cannot tell how to pool its token embeddings (no sentence-transformers "
+            f"files and not a known model).",
+            "Pass --pooling cls|mean|lasttoken (and --no-normalize / --max-length if needed), "
+            "or --model-name with a known hub id.")
+    return replace(settings, settings_source=" + ".join(sources) or "defaults")

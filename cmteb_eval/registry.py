@@ -1,0 +1,117 @@
+"""The task registry: built-in cards under ``tasks/``, user cards, named benchmarks."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TaskCardError, UnknownNameError, UserError, close_matches
+from .taskspec import TASK_TYPES, TaskSpec, load_card
+
+
+def builtin_tasks_dir() -> Path:
+    """The folder of built-in cards: ``$CMTEB_EVAL_TASKS_DIR`` or the repo's ``tasks/``."""
+    override = os.environ.get("CMTEB_EVAL_TASKS_DIR")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "tasks"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    description: str
+    tasks: tuple[str, ...]
+
+
+class Registry:
+    """All known tasks and benchmarks, looked up by name (case-insensitive)."""
+
+    def __init__(self, tasks: dict[str, TaskSpec], benchmarks: dict[str, Benchmark]) -> None:
+        self.tasks = tasks
+        self.benchmarks = benchmarks
+
+    @classmethod
+    def load(cls, task_files: list[str | Path] = (), tasks_dir: Path | None = None) -> "Registry":
+        tasks_dir = tasks_dir or builtin_tasks_dir()
+        if not tasks_dir.is_dir():
+            raise UserError(f"The task card folder {tasks_dir} does not exist.",
+                            "Run from a checkout of cmteb-eval or set CMTEB_EVAL_TASKS_DIR.")
+        tasks: dict[str, TaskSpec] = {}
+        for path in sorted(tasks_dir.rglob("*.toml")):
+            if path.name == "benchmarks.toml":
+                continue
+            cls._add(tasks, load_card(path))
+        for path in task_files:
+            spec = load_card(path)
+            tasks.pop(spec.name, None)  # a user card may replace a built-in one
+            cls._add(tasks, spec)
+        benchmarks = _load_benchmarks(tasks_dir / "benchmarks.toml", tasks)
+        return cls(tasks, benchmarks)
+
+    @staticmethod
+    def _add(tasks: dict[str, TaskSpec], spec: TaskSpec) -> None:
+        if spec.name in tasks:
+            raise TaskCardError(
+                f"Task name {spec.name!r} is defined twice: {tasks[spec.name].card_path} and {spec.card_path}.",
+                "Give each card a unique 'name'.")
+        tasks[spec.name] = spec
+
+    def task(self, name: str) -> TaskSpec:
+        if name in self.tasks:
+            return self.tasks[name]
+        by_lower = {n.lower(): n for n in self.tasks}
+        if name.lower() in by_lower:
+            return self.tasks[by_lower[name.lower()]]
+        hint = close_matches(name, list(self.tasks))
+        raise UnknownNameError(f"Unknown task {name!r}.",
+                               (hint + " " if hint else "")
+                               + "List tasks with 'cmteb-eval tasks', or add one with --task-file.")
+
+    def benchmark(self, name: str) -> Benchmark:
+        key = name.lower()
+        if key in self.benchmarks:
+            return self.benchmarks[key]
+        hint = close_matches(name, list(self.benchmarks))
+        raise UnknownNameError(f"Unknown benchmark {name!r}.",
+                               (hint + " " if hint else "") + f"Known: {', '.join(sorted(self.benchmarks))}.")
+
+    def select(self, task_names: list[str] = (), benchmarks: list[str] = (),
+               task_type: str | None = None) -> list[TaskSpec]:
+        """Tasks named directly or through benchmarks, in order, without repeats."""
+        names: list[str] = []
+        for bench in benchmarks:
+            names.extend(self.benchmark(bench).tasks)
+        names.extend(task_names)
+        if not names and not benchmarks:
+            names = sorted(self.tasks)
+        selected: dict[str, TaskSpec] = {}
+        for name in names:
+            spec = self.task(name)
+            selected.setdefault(spec.name, spec)
+        if task_type is not None:
+            if task_type not in TASK_TYPES:
+                raise UnknownNameError(f"Unknown task type {task_type!r}.", f"Known: {', '.join(TASK_TYPES)}.")
+            selected = {n: s for n, s in selected.items() if s.type == task_type}
+        return list(selected.values())
+
+
+def _load_benchmarks(path: Path, tasks: dict[str, TaskSpec]) -> dict[str, Benchmark]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskCardError(f"Benchmark file {path} is not valid TOML: {exc}.", "Fix its syntax.") from None
+    benchmarks = {}
+    for name, entry in data.items():
+        members = entry.get("tasks") if isinstance(entry, dict) else None
+        if not isinstance(members, list) or not members:
+            raise TaskCardError(f"Benchmark file {path}: field '{name}.tasks' must be a non-empty list.",
+                                "List task names.")
+        unknown = [t for t in members if t not in tasks]
+        if unknown:
+            raise TaskCardError(f"Benchmark file {path}: '{name}' names unknown tasks {unknown}.",
+                                "Add their cards or fix the names.")
+        benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members))
+    return benchmarks

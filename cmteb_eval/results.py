@@ -1,0 +1,151 @@
+"""Result files: one strict-JSON file per model and task, written atomically.
+
+``OUTPUT_DIR/<model-name>/<Task>.json`` follows mteb's result format (so mteb's
+loader reads it) plus a ``harness`` block saying how the number was made.
+Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .evaluators.base import SplitResult
+from .taskspec import TaskSpec
+
+RESULT_FORMAT = 1
+PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
+
+
+def safe_name(name: str) -> str:
+    """A folder name derived from a model id or path that cannot escape the output folder."""
+    name = str(name).strip().rstrip("/\\")
+    if "/" in name or "\\" in name:
+        parts = [p for p in re.split(r"[\\/]+", name) if p]
+        # a path: its last one or two parts; a hub id org/name: mteb's org__name
+        name = "__".join(parts[-2:]) if len(parts) == 2 else parts[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
+    return name[:120]
+
+
+def _finite(value: Any, where: str) -> Any:
+    """Convert numpy scalars and refuse NaN or infinity anywhere in the payload."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, where) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"non-finite number at {where}")
+    return value
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write strict JSON via a temp file, fsync and rename: the file is absent or complete."""
+    text = json.dumps(_finite(payload, path.name), ensure_ascii=False, indent=2, allow_nan=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@lru_cache(maxsize=1)
+def project_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: dict[str, Any],
+                   evaluation_time: float) -> dict[str, Any]:
+    scores = {}
+    for split, result in splits.items():
+        entry = {"hf_subset": result.hf_subset, "languages": list(spec.languages),
+                 "main_score": result.scores[spec.main_metric]}
+        entry.update(result.scores)
+        scores[split] = [entry]
+    first = next(iter(splits.values()))
+    return {
+        "dataset_revision": spec.dataset.revision,
+        "task_name": spec.name,
+        "mteb_version": package_versions().get("mteb") or "0.0.0",
+        "scores": scores,
+        "evaluation_time": evaluation_time,
+        "kg_co2_emissions": None,
+        "harness": {
+            "name": "cmteb-eval",
+            "result_format": RESULT_FORMAT,
+            "task_type": spec.type,
+            "main_metric": spec.main_metric,
+            "protocol": first.protocol,
+            "data_sources": {split: result.source for split, result in splits.items()},
+            "dataset": {"hub_id": spec.dataset.hub_id, "revision": spec.dataset.revision,
+                        "subset": spec.dataset.subset},
+            "model": model_info,
+            "versions": package_versions(),
+            "project_commit": project_commit(),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
+                 model_info: dict[str, Any], evaluation_time: float) -> Path:
+    folder = Path(output_dir) / safe_name(model_name)
+    items = {split: r.items for split, r in splits.items() if r.items}
+    if items:
+        write_json_atomic(folder / "items" / f"{spec.name}.json", {"task_name": spec.name, "splits": items})
+    path = folder / f"{spec.name}.json"
+    write_json_atomic(path, result_payload(spec, splits, model_info, evaluation_time))
+    return path
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"),
+                          parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"Result file {path} cannot be read: {exc}.",
+                        "Delete it and rerun the task, or pass another file.") from None
+    if not isinstance(data, dict) or not {"task_name", "scores"} <= set(data):
+        raise UserError(f"Result file {path} is not a cmteb-eval or mteb result file.",
+                        "Pass a file written by 'cmteb-eval run' or by mteb.")
+    return data

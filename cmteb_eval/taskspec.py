@@ -1,0 +1,190 @@
+"""Typed, validated task specifications read from declarative TOML cards.
+
+A card is one file per task (see ``tasks/`` and README "Adding a task"). The
+card says *what* to evaluate; the evaluator for its ``type`` says *how*.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TaskCardError
+
+TASK_TYPES = (
+    "Retrieval",
+    "Reranking",
+    "STS",
+    "PairClassification",
+    "Classification",
+    "Clustering",
+)
+
+# The logical columns each task type's evaluator reads; a card maps each to the
+# dataset's own column name under [columns]. Optional ones may be omitted.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "STS": ("sentence1", "sentence2", "score"),
+    "PairClassification": ("sentence1", "sentence2", "label"),
+    "Classification": ("text", "label"),
+    "Clustering": ("sentences", "labels"),
+    "Reranking": ("query", "positive", "negative"),
+    "Retrieval": ("corpus_id", "corpus_text", "query_id", "query_text",
+                  "qrel_query_id", "qrel_corpus_id", "qrel_score"),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Retrieval": ("corpus_title",),
+}
+DEFAULT_MAIN_METRIC = {
+    "STS": "cosine_spearman",
+    "PairClassification": "cosine_ap",
+    "Classification": "accuracy",
+    "Clustering": "v_measure",
+    "Reranking": "map",
+    "Retrieval": "ndcg_at_10",
+}
+# Queries of these task types take the model's retrieval instruction by default.
+INSTRUCTION_TYPES = ("Retrieval", "Reranking")
+
+_TOP_KEYS = {"name", "type", "description", "languages", "main_metric", "eval_splits",
+             "query_instruction", "dataset", "columns", "scoring", "reference"}
+_DATASET_KEYS = {"hub_id", "revision", "subset", "qrels_hub_id", "qrels_revision",
+                 "train_split", "local_dir"}
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    hub_id: str
+    revision: str
+    subset: str | None = None
+    qrels_hub_id: str | None = None
+    qrels_revision: str | None = None
+    train_split: str | None = None
+    # A folder (relative to the card) holding the data in the offline layout.
+    local_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    type: str
+    description: str
+    dataset: DatasetSource
+    eval_splits: tuple[str, ...]
+    languages: tuple[str, ...]
+    main_metric: str
+    columns: dict[str, str]
+    query_instruction: bool
+    scoring: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
+    card_path: Path | None = None
+
+    def column(self, role: str) -> str:
+        """The dataset's column name for a logical column role."""
+        return self.columns.get(role, role)
+
+
+def _fail(path: Path, field_name: str, problem: str) -> TaskCardError:
+    return TaskCardError(
+        f"Task card {path}: field '{field_name}' {problem}.",
+        "Fix the card (see README, 'Adding a task') or remove it from --task-file.",
+    )
+
+
+def _expect(data: dict, key: str, kind: type | tuple, path: Path, required: bool = True,
+            prefix: str = ""):
+    if key not in data:
+        if required:
+            raise _fail(path, prefix + key, "is missing")
+        return None
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _fail(path, prefix + key, f"must be a {expected}, got {type(value).__name__}")
+    return value
+
+
+def _string_list(data: dict, key: str, path: Path) -> tuple[str, ...]:
+    values = _expect(data, key, list, path)
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise _fail(path, key, "must be a non-empty list of non-empty strings")
+    return tuple(values)
+
+
+def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
+    """Validate a parsed card and build its TaskSpec; errors name file and field."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _fail(path, sorted(unknown)[0], f"is not a known card field (known: {', '.join(sorted(_TOP_KEYS))})")
+    name = _expect(data, "name", str, path)
+    if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise _fail(path, "name", "must be letters, digits, '-', '_' or '.' only")
+    task_type = _expect(data, "type", str, path)
+    if task_type not in TASK_TYPES:
+        raise _fail(path, "type", f"is {task_type!r}, not one of {', '.join(TASK_TYPES)}")
+    description = _expect(data, "description", str, path, required=False) or ""
+
+    ds = _expect(data, "dataset", dict, path)
+    unknown = set(ds) - _DATASET_KEYS
+    if unknown:
+        raise _fail(path, "dataset." + sorted(unknown)[0], "is not a known dataset field")
+    local_dir = _expect(ds, "local_dir", str, path, required=False, prefix="dataset.")
+    dataset = DatasetSource(
+        hub_id=_expect(ds, "hub_id", str, path, prefix="dataset."),
+        revision=_expect(ds, "revision", str, path, prefix="dataset."),
+        subset=_expect(ds, "subset", str, path, required=False, prefix="dataset.") or None,
+        qrels_hub_id=_expect(ds, "qrels_hub_id", str, path, required=False, prefix="dataset."),
+        qrels_revision=_expect(ds, "qrels_revision", str, path, required=False, prefix="dataset."),
+        train_split=_expect(ds, "train_split", str, path, required=False, prefix="dataset."),
+        local_dir=(path.parent / local_dir).resolve() if local_dir else None,
+    )
+    if task_type == "Classification" and not dataset.train_split:
+        raise _fail(path, "dataset.train_split", "is missing (Classification trains on it)")
+
+    columns = _expect(data, "columns", dict, path, required=False) or {}
+    allowed = REQUIRED_COLUMNS[task_type] + OPTIONAL_COLUMNS.get(task_type, ())
+    for role, column in columns.items():
+        if role not in allowed:
+            raise _fail(path, f"columns.{role}",
+                        f"is not a column a {task_type} task reads (known: {', '.join(allowed)})")
+        if not isinstance(column, str) or not column:
+            raise _fail(path, f"columns.{role}", "must be a non-empty string")
+
+    main_metric = _expect(data, "main_metric", str, path, required=False) or DEFAULT_MAIN_METRIC[task_type]
+    instruction = _expect(data, "query_instruction", bool, path, required=False)
+    if instruction is None:
+        instruction = task_type in INSTRUCTION_TYPES
+    scoring = _expect(data, "scoring", dict, path, required=False) or {}
+    reference = _expect(data, "reference", dict, path, required=False) or {}
+    return TaskSpec(
+        name=name,
+        type=task_type,
+        description=description,
+        dataset=dataset,
+        eval_splits=_string_list(data, "eval_splits", path),
+        languages=_string_list(data, "languages", path),
+        main_metric=main_metric,
+        columns={role: columns.get(role, role) for role in allowed},
+        query_instruction=instruction,
+        scoring=scoring,
+        reference=reference,
+        card_path=path,
+    )
+
+
+def load_card(path: str | Path) -> TaskSpec:
+    """Read and validate one TOML task card."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskCardError(f"Task card {path} does not exist.", "Check the path given to --task-file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskCardError(f"Task card {path} cannot be read: {exc}.", "It must be a UTF-8 TOML file.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskCardError(f"Task card {path} is not valid TOML: {exc}.",
+                            "Fix the syntax (see README, 'Adding a task').") from None
+    return parse_card(data, path)
