@@ -50,3 +50,22 @@ def test_ocnli_cosine_ap_equals_mteb(minilm, minilm_dir, shared):
     for metric in ("cosine_ap", "cosine_accuracy", "cosine_f1", "max_ap", "max_accuracy", "max_f1",
                    "euclidean_ap", "manhattan_ap", "dot_ap"):
         assert ours[metric] == pytest.approx(reference[metric], abs=1e-4), metric
+
+
+def test_our_embedder_handed_to_mteb_gives_our_scores(minilm, shared):
+    """mteb's own STS evaluator, fed our adapter, computes the score our evaluator computes."""
+    import mteb
+
+    from cmteb_eval.data import read_table
+    from cmteb_eval.mteb_bridge import as_mteb_encoder
+
+    from mteb_reference import mteb_task_with_data
+
+    spec = Registry.load().task("STSB")
+    ours = evaluate_task(spec, minilm, [shared / "data" / "cmteb"])["test"].scores
+    table = read_table(shared / "data" / "cmteb" / "STSB" / "test.jsonl")
+    task = mteb_task_with_data("STSB", "test", table)
+    result = mteb.evaluate(as_mteb_encoder(minilm, name=MINILM), task, cache=None, show_progress_bar=False)
+    reference = result.task_results[0].scores["test"][0]
+    assert ours["cosine_spearman"] == pytest.approx(reference["cosine_spearman"], abs=1e-9)
+    assert ours["cosine_pearson"] == pytest.approx(reference["cosine_pearson"], abs=1e-7)

@@ -1,0 +1,52 @@
+"""Hand one of our embedders to mteb: ``mteb.evaluate(as_mteb_encoder(embedder), tasks)``.
+
+mteb passes batches of ``{"text": [...]}`` and a prompt type ("query" or
+"document"); we map that to our roles, so our instruction logic applies (the
+instruction goes on queries of tasks whose mteb type is Retrieval or Reranking).
+mteb is imported lazily: it is a reference dependency, not needed to run us.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .models.protocol import PASSAGE, QUERY, TEXT, Embedder
+
+INSTRUCTION_TASK_TYPES = ("Retrieval", "Reranking")
+
+
+class _TaskView:
+    """The little of a TaskSpec our embedders read: whether queries take the instruction."""
+
+    def __init__(self, query_instruction: bool) -> None:
+        self.query_instruction = query_instruction
+
+
+def as_mteb_encoder(embedder: Embedder, name: str = "cmteb-eval/model", revision: str | None = None):
+    from mteb.models import ModelMeta
+    from mteb.models.abs_encoder import AbsEncoder
+    from mteb.models.model_meta import ScoringFunction
+    from mteb.types import PromptType
+
+    class CmtebEvalEncoder(AbsEncoder):
+        def __init__(self) -> None:
+            self.model = embedder
+            self.mteb_model_meta = ModelMeta.create_empty(overwrites=dict(
+                name=name, revision=revision, framework=["PyTorch"],
+                similarity_fn_name=ScoringFunction.COSINE, embed_dim=getattr(embedder, "dimension", None)))
+
+        def encode(self, inputs, *, task_metadata, hf_split, hf_subset, prompt_type=None,
+                   **kwargs: Any) -> np.ndarray:
+            texts = [text for batch in inputs for text in batch["text"]]
+            if prompt_type == PromptType.query:
+                role = QUERY
+            elif prompt_type == PromptType.document:
+                role = PASSAGE
+            else:
+                role = TEXT
+            view = _TaskView(task_metadata.type in INSTRUCTION_TASK_TYPES)
+            return embedder.encode(texts, role=role, task=view)
+
+    return CmtebEvalEncoder()
