@@ -187,3 +187,11 @@ def test_parity_split_rule_is_stratified(shared):
         counts = Counter(splits[split]["label"])
         assert counts[0] / counts[1] == pytest.approx(7987 / 4000, rel=0.01), split
     assert Counter(splits["test"]["label"]) == {1: 800, 0: 1598}  # positions 0, 5, 10, ... of each label
+
+
+def test_string_labels_work_and_skip_ap(tmp_path):
+    write_jsonl(tmp_path / "Waimai" / "train.jsonl",
+                {"text": [f"t{i}" for i in range(20)], "label": ["pos", "neg"] * 10})
+    write_jsonl(tmp_path / "Waimai" / "test.jsonl", {"text": [f"e{i}" for i in range(8)], "label": ["neg", "pos"] * 4})
+    scores = evaluate_task(task("Waimai"), CountingEmbedder(), [tmp_path])["test"].scores
+    assert 0 <= scores["accuracy"] <= 1 and "ap" not in scores

@@ -146,7 +146,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
 
 
 def experiment_scores(gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
-    """mteb's per-experiment metrics; ``ap`` only for a binary evaluation split (on hard predictions)."""
+    """mteb's per-experiment metrics; ``ap`` only for a binary evaluation split with integer labels."""
     from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
 
     scores = {
@@ -158,7 +158,8 @@ def experiment_scores(gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str
         "recall": recall_score(gold, predicted, average="macro", zero_division=0),
         "recall_weighted": recall_score(gold, predicted, average="weighted", zero_division=0),
     }
-    if len(np.unique(np.asarray(gold))) == 2:
+    # mteb scores AP on the hard 0/1 predictions; string labels have no such order, so no AP for them
+    if len(set(gold)) == 2 and all(isinstance(g, (int, np.integer)) for g in gold):
         scores["ap"] = average_precision_score(gold, predicted, average="macro")
         scores["ap_weighted"] = average_precision_score(gold, predicted, average="weighted")
     return {k: float(v) for k, v in scores.items()}
