@@ -64,7 +64,7 @@ def test_our_embedder_handed_to_mteb_gives_our_scores(minilm, shared):
     spec = Registry.load().task("STSB")
     ours = evaluate_task(spec, minilm, [shared / "data" / "cmteb"])["test"].scores
     table = read_table(shared / "data" / "cmteb" / "STSB" / "test.jsonl")
-    task = mteb_task_with_data("STSB", "test", table)
+    task = mteb_task_with_data("STSB", {"test": table}, "test")
     result = mteb.evaluate(as_mteb_encoder(minilm, name=MINILM), task, cache=None, show_progress_bar=False)
     reference = result.task_results[0].scores["test"][0]
     assert ours["cosine_spearman"] == pytest.approx(reference["cosine_spearman"], abs=1e-9)

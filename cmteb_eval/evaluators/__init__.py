@@ -6,12 +6,14 @@ from typing import Callable
 
 from ..errors import NotYetSupportedError
 from ..taskspec import TaskSpec
-from . import pair_classification, sts
+from . import classification, clustering, pair_classification, sts
 from .base import SplitResult
 
 EVALUATORS: dict[str, Callable[..., SplitResult]] = {
     "STS": sts.evaluate,
     "PairClassification": pair_classification.evaluate,
+    "Classification": classification.evaluate,
+    "Clustering": clustering.evaluate,
 }
 
 
