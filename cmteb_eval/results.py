@@ -52,8 +52,12 @@ def safe_name(name: str) -> str:
 
 def result_path(output_dir: Path, model_name: str, task_name: str, *parts: str) -> Path:
     """``OUTPUT_DIR/<safe model name>/[parts/]<safe task name>.json``, checked to stay inside OUTPUT_DIR."""
+    for name in (task_name, *parts):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise UserError(f"Refusing to write a result file named {name!r}: task names must be plain ASCII names.",
+                            "Rename the task in its card (letters, digits, '-', '_', '.').")
     root = Path(os.path.abspath(output_dir))  # not resolve(): a symlink the user made is theirs to make
-    path = root.joinpath(safe_name(model_name), *[safe_name(p) for p in parts], safe_name(task_name) + ".json")
+    path = root.joinpath(safe_name(model_name), *parts, task_name + ".json")
     if root not in Path(os.path.normpath(path)).parents:
         raise UserError(f"Refusing to write {path}: it is outside the output folder {root}.",
                         "Use a plain --model-name without path separators.")

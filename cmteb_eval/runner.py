@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import resume
-from .errors import EmbeddingError, UserError
+from .errors import EmbeddingError, TaskCardError, UserError
 from .evaluators import evaluator_for
 from .evaluators.base import SplitResult
 from .models.precision import Fp32Fallback, can_retry
@@ -51,6 +51,11 @@ def evaluate_task(spec: TaskSpec, model: Embedder, data_dirs: Sequence[str | Pat
     evaluate = evaluator_for(spec)
     splits = {split: evaluate(spec, split, data_dirs, model) for split in spec.eval_splits}
     for split, result in splits.items():
+        if spec.main_metric not in result.scores:
+            raise TaskCardError(
+                f"Task {spec.name}: main_metric {spec.main_metric!r} (card {spec.card_path}) is not a metric "
+                f"{spec.type} tasks report; they report {', '.join(sorted(result.scores))}.",
+                "Fix main_metric in the card, or leave it out for the type's default.")
         check_finite_scores(result.scores, task=spec.name, split=split)
     return splits
 

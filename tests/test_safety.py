@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cmteb_eval.errors import UserError
 from cmteb_eval.results import MAX_NAME, result_path, safe_name
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,10 +38,18 @@ def test_safe_name_is_a_single_harmless_path_part(name):
 
 
 @settings(max_examples=300, deadline=None)
-@given(model=NASTY, task=NASTY, part=NASTY)
+@given(model=NASTY, task=st.one_of(NASTY, st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,10}", fullmatch=True)),
+       part=st.one_of(st.just("items"), NASTY))
 def test_result_paths_stay_inside_the_output_folder(tmp_path_factory, model, task, part):
+    """Any model name is made safe; a task or part name that is not a plain name is refused."""
     root = tmp_path_factory.getbasetemp() / "out"
-    for path in (result_path(root, model, task), result_path(root, model, task, part)):
+    plain = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+    for args in ((model, task), (model, task, part)):
+        if not all(plain.fullmatch(name) for name in args[1:]):
+            with pytest.raises(UserError, match="plain ASCII names"):
+                result_path(root, *args)
+            continue
+        path = result_path(root, *args)
         normal = Path(os.path.normpath(path))
         assert normal == path and root.resolve() in normal.parents
         assert normal.name.endswith(".json") and not normal.name.startswith(".")
