@@ -101,7 +101,19 @@ def test_no_module_loads_pickles():
                 problems.append(f"{where} torch.load without weights_only=True")
             if name == "load" and owner in ("np", "numpy") and not _is_const(kw.get("allow_pickle"), False):
                 problems.append(f"{where} numpy.load without allow_pickle=False")
+            if "weights_only" in kw and not _is_const(kw["weights_only"], True):
+                problems.append(f"{where} passes weights_only other than True")
+            if "allow_pickle" in kw and not _is_const(kw["allow_pickle"], False):
+                problems.append(f"{where} passes allow_pickle other than False")
     assert not problems, problems
+
+
+def test_transformers_loads_bin_weights_without_pickles_by_default():
+    import inspect
+
+    from transformers import PreTrainedModel
+
+    assert inspect.signature(PreTrainedModel.from_pretrained).parameters["weights_only"].default is True
 
 
 def test_the_pickle_scan_catches_what_it_should(tmp_path):
