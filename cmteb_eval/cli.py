@@ -83,11 +83,16 @@ def command_run(args: argparse.Namespace) -> int:
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}.", "Pass a positive number.")
+    if args.max_length is not None and args.max_length < 1:
+        raise UserError(f"--max-length must be at least 1, got {args.max_length}.", "Pass a positive number of tokens.")
     registry = Registry.load(args.task_file)
     task_names = _split_names(args.tasks)
     benchmarks = args.benchmark or ([] if task_names else ["demo"])
     specs = registry.select(task_names, benchmarks)
 
+    from .resume import check_output_dir
+
+    check_output_dir(Path(args.output_dir))
     model = args.model or str(packaged_minilm())
     model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
     embedder = load_embedder(

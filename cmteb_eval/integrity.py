@@ -50,7 +50,7 @@ def verify(payload: dict[str, Any]) -> str | None:
     stored = harness[CHECKSUM_KEY]
     try:
         actual = payload_checksum(payload)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         return f"its content cannot be checksummed ({exc})"
     if stored != actual:
         return "its checksum does not match its content (the file was changed or damaged after it was written)"

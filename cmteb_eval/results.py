@@ -175,7 +175,7 @@ def read_result(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"),
                           parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise UserError(f"Result file {path} cannot be read: {exc}.",
                         "Delete it and rerun the task, or pass another file.") from None
     if not isinstance(data, dict) or not {"task_name", "scores"} <= set(data):

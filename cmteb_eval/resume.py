@@ -205,6 +205,19 @@ def remove_stale_temp_files(folder: Path, max_age_s: float = TEMP_MAX_AGE_S) -> 
     return removed
 
 
+def check_output_dir(folder: Path) -> None:
+    """Fail before the model loads, not after the first task, when results cannot be written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UserError(f"Result files cannot be written to {folder}: {exc.strerror or exc}.",
+                        "Pass a writable --output-dir.") from None
+
+
 def previous_result(path: Path, spec: TaskSpec, config: dict[str, Any], overwrite: bool,
                     log: Callable[[str], None]) -> Existing | None:
     """The complete result to keep for this task, or None when it must be (re)computed.

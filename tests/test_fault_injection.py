@@ -121,6 +121,7 @@ def test_a_few_sigkills_then_resume_gives_the_uninterrupted_scores(setup):
 @pytest.mark.slow
 def test_many_sigkills_at_random_points_then_resume_gives_the_uninterrupted_scores(setup):
     seen = run_kill_and_resume(setup, kills=20, seed=2026)
+    print("results on disk after each kill:", seen)
     assert max(seen) > 0  # some kills came after results were written
 
 
