@@ -65,6 +65,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--max-length", type=int, help="override the max sequence length in tokens")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     run.add_argument("--offline", action="store_true", help="never contact the hub (sets HF_HUB_OFFLINE=1)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="recompute every task, even those with a complete result of the same configuration")
+    run.add_argument("--retry-fp32", action="store_true",
+                     help="when fp16/bf16 gives NaN or infinite embeddings, redo that task in float32")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -79,11 +83,16 @@ def command_run(args: argparse.Namespace) -> int:
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}.", "Pass a positive number.")
+    if args.max_length is not None and args.max_length < 1:
+        raise UserError(f"--max-length must be at least 1, got {args.max_length}.", "Pass a positive number of tokens.")
     registry = Registry.load(args.task_file)
     task_names = _split_names(args.tasks)
     benchmarks = args.benchmark or ([] if task_names else ["demo"])
     specs = registry.select(task_names, benchmarks)
 
+    from .resume import check_output_dir
+
+    check_output_dir(Path(args.output_dir))
     model = args.model or str(packaged_minilm())
     model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
     embedder = load_embedder(
@@ -96,7 +105,12 @@ def command_run(args: argparse.Namespace) -> int:
           f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}); "
           f"{len(specs)} task(s)")
     output_dir = Path(args.output_dir)
-    summary = run_tasks(embedder, model_name, specs, args.data_dir, output_dir)
+    summary = run_tasks(embedder, model_name, specs, args.data_dir, output_dir, overwrite=args.overwrite,
+                        retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
+    skipped = [o.task.name for o in summary.outcomes if o.skipped]
+    if skipped:
+        print(f"\n{len(skipped)} task(s) already had a complete result of this configuration and were skipped "
+              f"(--overwrite recomputes them).")
 
     scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
     if summary.completed:
@@ -138,6 +152,8 @@ COMMANDS = {"run": command_run, "tasks": command_tasks}
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        _handle_sigterm()
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -146,8 +162,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\nInterrupted. Finished tasks were kept; rerun the same command to continue.", file=sys.stderr)
+        print("\nInterrupted. Every finished task's result file was kept; rerun the same command to "
+              "continue: tasks with a complete result of the same configuration are skipped.", file=sys.stderr)
         return 130
+
+
+def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def _handle_sigterm() -> None:
+    """SIGTERM (a scheduler's stop) stops like Ctrl-C: the running task is dropped, finished ones kept."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
 
 
 def run_main(argv: list[str] | None = None) -> int:

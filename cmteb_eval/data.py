@@ -150,4 +150,10 @@ def text_column(values: list[Any], spec: TaskSpec, role: str, source: str) -> li
             raise DataFormatError(
                 f"Task {spec.name}: row {index} of {source} has {role} {value!r}, not a string.",
                 "Fix or drop that row.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (\\udXXX in JSON): tokenizers cannot take it
+            raise DataFormatError(
+                f"Task {spec.name}: row {index} of {source} has {role} {value!r}, which is not valid Unicode "
+                f"(a lone surrogate).", "Fix the text's encoding or drop that row.") from None
     return values

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import integrity
 from .errors import UserError
 from .evaluators.base import SplitResult
 from .taskspec import TaskSpec
@@ -27,15 +28,40 @@ RESULT_FORMAT = 1
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
 
 
+MAX_NAME = 120
+
+
 def safe_name(name: str) -> str:
-    """A folder name derived from a model id or path that cannot escape the output folder."""
+    """A folder or file name derived from a model id, path or task name that cannot escape
+    the output folder: no separators, never '.', '..', empty or absolute, at most 120 characters
+    (a longer name keeps a hash of the whole so that two long names do not collide)."""
     name = str(name).strip().rstrip("/\\")
     if "/" in name or "\\" in name:
         parts = [p for p in re.split(r"[\\/]+", name) if p]
         # a path: its last one or two parts; a hub id org/name: mteb's org__name
-        name = "__".join(parts[-2:]) if len(parts) == 2 else parts[-1]
+        name = "__".join(parts[-2:]) if len(parts) == 2 else (parts[-1] if parts else "")
+    original = name
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
-    return name[:120]
+    if len(name) > MAX_NAME:
+        import hashlib
+
+        digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        name = name[:MAX_NAME - 11].rstrip("._") + "-" + digest
+    return name
+
+
+def result_path(output_dir: Path, model_name: str, task_name: str, *parts: str) -> Path:
+    """``OUTPUT_DIR/<safe model name>/[parts/]<safe task name>.json``, checked to stay inside OUTPUT_DIR."""
+    for name in (task_name, *parts):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise UserError(f"Refusing to write a result file named {name!r}: task names must be plain ASCII names.",
+                            "Rename the task in its card (letters, digits, '-', '_', '.').")
+    root = Path(os.path.abspath(output_dir))  # not resolve(): a symlink the user made is theirs to make
+    path = root.joinpath(safe_name(model_name), *parts, task_name + ".json")
+    if root not in Path(os.path.normpath(path)).parents:
+        raise UserError(f"Refusing to write {path}: it is outside the output folder {root}.",
+                        "Use a plain --model-name without path separators.")
+    return path
 
 
 def _finite(value: Any, where: str) -> Any:
@@ -128,13 +154,20 @@ def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: d
 
 
 def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
-                 model_info: dict[str, Any], evaluation_time: float) -> Path:
-    folder = Path(output_dir) / safe_name(model_name)
+                 model_info: dict[str, Any], evaluation_time: float,
+                 config: dict[str, Any] | None = None) -> Path:
+    """Write the items file, then the result file (sealed with a checksum); ``config`` is
+    the run configuration that resuming compares (see resume.py)."""
     items = {split: r.items for split, r in splits.items() if r.items}
+    fingerprint = (config or {}).get("fingerprint")
     if items:
-        write_json_atomic(folder / "items" / f"{spec.name}.json", {"task_name": spec.name, "splits": items})
-    path = folder / f"{spec.name}.json"
-    write_json_atomic(path, result_payload(spec, splits, model_info, evaluation_time))
+        write_json_atomic(result_path(output_dir, model_name, spec.name, "items"),
+                          {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
+    path = result_path(output_dir, model_name, spec.name)
+    payload = result_payload(spec, splits, model_info, evaluation_time)
+    if config is not None:
+        payload["harness"]["config"] = config
+    write_json_atomic(path, integrity.seal(payload))
     return path
 
 
@@ -142,10 +175,14 @@ def read_result(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"),
                           parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise UserError(f"Result file {path} cannot be read: {exc}.",
                         "Delete it and rerun the task, or pass another file.") from None
     if not isinstance(data, dict) or not {"task_name", "scores"} <= set(data):
         raise UserError(f"Result file {path} is not a cmteb-eval or mteb result file.",
                         "Pass a file written by 'cmteb-eval run' or by mteb.")
+    problem = integrity.verify(data)
+    if problem:
+        raise UserError(f"Result file {path} is damaged: {problem}.",
+                        "Delete it and rerun the task (a rerun recomputes it).")
     return data

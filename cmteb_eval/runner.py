@@ -1,7 +1,9 @@
 """Running a list of tasks with one model: evaluate each, write its result file at once.
 
 A task that fails is reported and the run goes on; completed results are never
-lost. The caller turns a summary with failures into a non-zero exit.
+lost. The caller turns a summary with failures into a non-zero exit. A task whose
+result file is complete and was made with the same configuration is skipped
+(see resume.py), so rerunning an interrupted command continues where it stopped.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .errors import UserError
+from . import resume
+from .errors import EmbeddingError, TaskCardError, UserError
 from .evaluators import evaluator_for
 from .evaluators.base import SplitResult
+from .models.precision import Fp32Fallback, can_retry
 from .models.protocol import Embedder
-from .results import write_result
+from .results import result_path, write_result
 from .taskspec import TaskSpec
+from .validate import check_finite_scores
 
 
 @dataclass
@@ -25,6 +30,7 @@ class TaskOutcome:
     path: Path | None = None
     main_scores: dict[str, float] = field(default_factory=dict)  # split -> main score
     error: str | None = None
+    skipped: bool = False  # a complete result with this configuration was already on disk
 
 
 @dataclass
@@ -43,25 +49,65 @@ class RunSummary:
 
 def evaluate_task(spec: TaskSpec, model: Embedder, data_dirs: Sequence[str | Path]) -> dict[str, SplitResult]:
     evaluate = evaluator_for(spec)
-    return {split: evaluate(spec, split, data_dirs, model) for split in spec.eval_splits}
+    splits = {split: evaluate(spec, split, data_dirs, model) for split in spec.eval_splits}
+    for split, result in splits.items():
+        if spec.main_metric not in result.scores:
+            raise TaskCardError(
+                f"Task {spec.name}: main_metric {spec.main_metric!r} (card {spec.card_path}) is not a metric "
+                f"{spec.type} tasks report; they report {', '.join(sorted(result.scores))}.",
+                "Fix main_metric in the card, or leave it out for the type's default.")
+        check_finite_scores(result.scores, task=spec.name, split=split)
+    return splits
 
 
 def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_dirs: Sequence[str | Path],
-              output_dir: Path, log: Callable[[str], None] = print) -> RunSummary:
+              output_dir: Path, log: Callable[[str], None] = print, *, overwrite: bool = False,
+              retry_fp32: bool = False, debug: bool = False) -> RunSummary:
     summary = RunSummary(model_name)
+    fallback = Fp32Fallback(model) if retry_fp32 and can_retry(model) else None
+    if specs:
+        resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
     for number, spec in enumerate(specs, 1):
         log(f"[{number}/{len(specs)}] {spec.name} ({spec.type}) ...")
         outcome = TaskOutcome(spec)
         started = time.perf_counter()
         try:
-            splits = evaluate_task(spec, model, data_dirs)
-            elapsed = time.perf_counter() - started
-            outcome.path = write_result(output_dir, model_name, spec, splits, model.describe(spec), elapsed)
-            outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
-            shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
-            log(f"    {spec.main_metric}: {shown}  ({elapsed:.1f}s) -> {outcome.path}")
+            info = model.describe(spec)
+            config = resume.run_config(spec, info, data_dirs)
+            outcome.path = result_path(output_dir, model_name, spec.name)
+            previous = resume.previous_result(outcome.path, spec, config, overwrite, log)
+            if previous is not None:
+                outcome.skipped = True
+                outcome.main_scores = previous.main_scores()
+                log(f"    already done with this configuration, kept: {outcome.path}")
+            else:
+                try:
+                    splits = evaluate_task(spec, model, data_dirs)
+                except EmbeddingError as exc:
+                    if fallback is None:
+                        raise
+                    log(f"    {exc.message} Retrying this task in float32 (--retry-fp32).")
+                    twin = fallback.twin()
+                    splits = evaluate_task(spec, twin, data_dirs)
+                    info = dict(twin.describe(spec), retried_in_fp32=True, requested_dtype=model.describe(spec)["dtype"])
+                elapsed = time.perf_counter() - started
+                outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config)
+                outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
+                shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
+                log(f"    {spec.main_metric}: {shown}  ({elapsed:.1f}s) -> {outcome.path}")
         except UserError as exc:
             outcome.error = str(exc)
             log(f"    FAILED: {exc}")
+        except KeyboardInterrupt:
+            done = [o.task.name for o in summary.completed]
+            log(f"    interrupted during {spec.name}; {len(done)} task(s) finished before it are kept"
+                + (f" in {outcome.path.parent}" if outcome.path else "") + ".")
+            raise
+        except Exception as exc:  # an out-of-memory or a bug must not cost the other tasks
+            if debug:
+                raise
+            outcome.error = (f"unexpected {type(exc).__name__}: {str(exc)[:300]} "
+                             f"(rerun with --debug for the traceback).")
+            log(f"    FAILED: {outcome.error}")
         summary.outcomes.append(outcome)
     return summary

@@ -6,6 +6,7 @@ card says *what* to evaluate; the evaluator for its ``type`` says *how*.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ DEFAULT_MAIN_METRIC = {
     "Reranking": "map",
     "Retrieval": "ndcg_at_10",
 }
+# Task and split names become file names: ASCII, no separators, never hidden, never '.' or '..'.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
 # Queries of these task types take the model's retrieval instruction by default.
 INSTRUCTION_TYPES = ("Retrieval", "Reranking")
 
@@ -112,14 +116,26 @@ def _string_list(data: dict, key: str, path: Path) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _split_names(data: dict, path: Path) -> tuple[str, ...]:
+    """Split names become file names (``<split>.jsonl``): plain names only, no paths."""
+    splits = _string_list(data, "eval_splits", path)
+    for split in splits:
+        if not PLAIN_NAME.fullmatch(split):
+            raise _fail(path, "eval_splits", f"holds {split!r}; split names are letters, digits, '-', '_' or '.'")
+    if len(set(splits)) != len(splits):
+        raise _fail(path, "eval_splits", "names a split twice")
+    return splits
+
+
 def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
     """Validate a parsed card and build its TaskSpec; errors name file and field."""
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise _fail(path, sorted(unknown)[0], f"is not a known card field (known: {', '.join(sorted(_TOP_KEYS))})")
     name = _expect(data, "name", str, path)
-    if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise _fail(path, "name", "must be letters, digits, '-', '_' or '.' only")
+    if not PLAIN_NAME.fullmatch(name):
+        raise _fail(path, "name", "must be ASCII letters, digits, '-', '_' or '.', starting with a letter or digit "
+                                  "(it names the result file)")
     task_type = _expect(data, "type", str, path)
     if task_type not in TASK_TYPES:
         raise _fail(path, "type", f"is {task_type!r}, not one of {', '.join(TASK_TYPES)}")
@@ -130,6 +146,8 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
     if unknown:
         raise _fail(path, "dataset." + sorted(unknown)[0], "is not a known dataset field")
     local_dir = _expect(ds, "local_dir", str, path, required=False, prefix="dataset.")
+    if local_dir and "\x00" in local_dir:
+        raise _fail(path, "dataset.local_dir", "contains a NUL character")
     dataset = DatasetSource(
         hub_id=_expect(ds, "hub_id", str, path, prefix="dataset."),
         revision=_expect(ds, "revision", str, path, prefix="dataset."),
@@ -162,7 +180,7 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         type=task_type,
         description=description,
         dataset=dataset,
-        eval_splits=_string_list(data, "eval_splits", path),
+        eval_splits=_split_names(data, path),
         languages=_string_list(data, "languages", path),
         main_metric=main_metric,
         columns={role: columns.get(role, role) for role in allowed},

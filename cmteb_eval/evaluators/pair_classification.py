@@ -16,8 +16,15 @@ from .base import SplitResult
 PROTOCOL = "cosine AP main (C-MTEB / mteb 1.x); max_* over cosine, euclidean, manhattan, dot (mteb 2.x)"
 
 
-def _flatten(values: list, is_list_layout: bool) -> list:
-    return [v for row in values for v in row] if is_list_layout else values
+def _flatten(values: list, is_list_layout: bool, spec: TaskSpec, role: str, source: str) -> list:
+    if not is_list_layout:
+        return values
+    for index, row in enumerate(values):
+        if not isinstance(row, (list, tuple)):
+            raise DataFormatError(
+                f"Task {spec.name}: row {index} of {source} has {role} {str(row)[:60]!r}, not a list, while row 0 "
+                f"holds lists (the hub layout).", "Use one layout throughout: lists in every row, or one pair per row.")
+    return [v for row in values for v in row]
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
@@ -26,9 +33,9 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
     raw2 = column(table, spec, "sentence2", source)
     raw_labels = column(table, spec, "label", source)
     list_layout = bool(raw1) and isinstance(raw1[0], (list, tuple))
-    first = text_column(_flatten(raw1, list_layout), spec, "sentence1", source)
-    second = text_column(_flatten(raw2, list_layout), spec, "sentence2", source)
-    labels = numeric_column(_flatten(raw_labels, list_layout), spec, "label", source)
+    first = text_column(_flatten(raw1, list_layout, spec, "sentence1", source), spec, "sentence1", source)
+    second = text_column(_flatten(raw2, list_layout, spec, "sentence2", source), spec, "sentence2", source)
+    labels = numeric_column(_flatten(raw_labels, list_layout, spec, "label", source), spec, "label", source)
     if not (len(first) == len(second) == len(labels)):
         raise DataFormatError(f"Task {spec.name}: {source} has {len(first)} first sentences, "
                               f"{len(second)} second sentences and {len(labels)} labels.",

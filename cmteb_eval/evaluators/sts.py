@@ -7,7 +7,10 @@ from .. import metrics
 from ..data import column, load_split, numeric_column, text_column
 from ..models.protocol import TEXT, Embedder
 from ..taskspec import TaskSpec
+from ..validate import check_min_rows, check_not_constant
 from .base import SplitResult
+
+PROTOCOL = "cosine spearman (mteb)"
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
@@ -15,13 +18,15 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
     first = text_column(column(table, spec, "sentence1", source), spec, "sentence1", source)
     second = text_column(column(table, spec, "sentence2", source), spec, "sentence2", source)
     gold = numeric_column(column(table, spec, "score", source), spec, "score", source)
+    check_min_rows(len(gold), 3, task=spec.name, source=source, why="a correlation needs at least three pairs")
+    check_not_constant(gold, role="gold score", task=spec.name, source=source)
     # Both sides in one call: a text that appears on either side is encoded once.
     vectors = model.encode(first + second, role=TEXT, task=spec)
     left, right = vectors[: len(first)], vectors[len(first):]
     return SplitResult(
         scores=sts_scores(left, right, gold),
         source=source,
-        protocol="cosine spearman (mteb)",
+        protocol=PROTOCOL,
         items={"gold": gold, "cosine": metrics.paired_cosine(left, right).tolist()},
     )
 

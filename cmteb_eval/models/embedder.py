@@ -91,7 +91,8 @@ class TransformerEmbedder:
             raise EmbeddingError(
                 f"Model {self.model_id!r} produced NaN or infinite embeddings for {bad} of {len(vectors)} "
                 f"texts (dtype {self.dtype}).",
-                "Rerun with --dtype float32 (fp16 overflow is the usual cause) or check the model weights.")
+                "Rerun with --dtype float32 or --retry-fp32 (fp16 overflow is the usual cause) "
+                "or check the model weights.")
         return vectors[np.asarray(positions, dtype=np.int64)] if positions else vectors
 
     def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
