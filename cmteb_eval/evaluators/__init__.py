@@ -6,12 +6,14 @@ from typing import Callable
 
 from ..errors import NotYetSupportedError
 from ..taskspec import TaskSpec
-from . import pair_classification, sts
+from . import pair_classification, reranking, retrieval, sts
 from .base import SplitResult
 
 EVALUATORS: dict[str, Callable[..., SplitResult]] = {
     "STS": sts.evaluate,
     "PairClassification": pair_classification.evaluate,
+    "Retrieval": retrieval.evaluate,
+    "Reranking": reranking.evaluate,
 }
 
 
