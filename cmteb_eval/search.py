@@ -25,7 +25,7 @@ import numpy as np
 
 DEFAULT_TOP_K = 1000
 DEFAULT_CHUNK_SIZE = 50_000
-DEFAULT_QUERY_BLOCK = 1024
+DEFAULT_QUERY_BLOCK = 128
 
 
 @dataclass
@@ -40,17 +40,19 @@ def memory_bound_bytes(n_queries: int, dim: int, top_k: int, chunk_size: int = D
                        query_block: int = DEFAULT_QUERY_BLOCK) -> int:
     """The most bytes :func:`exact_search` holds in arrays at once (texts and the model excluded).
 
-    Counted: one chunk of corpus embeddings (float32); for one query block, its
-    score matrix (float32), a negated copy, argpartition's int64 index
-    matrix and a boolean tie mask; the running top-k and the merge buffers (float32 score + int64 index,
-    2k per query, twice during the merge); the query embeddings.
+    Counted: the query embeddings; one chunk of corpus embeddings (float32); for
+    one query block, its score matrix (float32), a negated copy, argpartition's
+    int64 index matrix and a boolean tie mask; the running top-k of every query
+    (float32 score + int64 index); the merge buffers of one block (2k per query,
+    twice). None of it grows with the corpus size.
     """
     block = min(query_block, n_queries)
+    queries = n_queries * dim * 4
     chunk_embeddings = chunk_size * dim * 4
     block_scores = block * chunk_size * (4 + 4 + 8 + 1)
-    running = n_queries * 2 * top_k * (4 + 8) * 2
-    queries = n_queries * dim * 4
-    return chunk_embeddings + block_scores + running + queries
+    running = n_queries * top_k * (4 + 8)
+    merge = block * 2 * top_k * (4 + 8) * 2
+    return queries + chunk_embeddings + block_scores + running + merge
 
 
 def _select_top(scores: np.ndarray, index: np.ndarray, tie_key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +102,9 @@ def exact_search(query_embeddings: np.ndarray, corpus_chunks: Callable[[int, int
     k = max(1, min(top_k, corpus_size))
     tie_key = np.empty(corpus_size, dtype=np.int64)
     tie_key[np.argsort(np.asarray([str(d) for d in doc_ids]), kind="stable")] = np.arange(corpus_size)
-    best_s = np.full((n_queries, 0), -np.inf, dtype=np.float32)
-    best_i = np.zeros((n_queries, 0), dtype=np.int64)
+    blocks = [(q0, min(q0 + query_block, n_queries)) for q0 in range(0, n_queries, query_block)]
+    best: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((q1 - q0, 0), np.float32), np.zeros((q1 - q0, 0), np.int64))
+                                                 for q0, q1 in blocks]
     use_torch = device != "cpu"
     if use_torch:
         import torch
@@ -110,24 +113,24 @@ def exact_search(query_embeddings: np.ndarray, corpus_chunks: Callable[[int, int
     for start in range(0, corpus_size, chunk_size):
         stop = min(start + chunk_size, corpus_size)
         chunk = np.ascontiguousarray(corpus_chunks(start, stop), dtype=np.float32)
+        if len(chunk) != stop - start:
+            raise ValueError(f"corpus_chunks({start}, {stop}) returned {len(chunk)} rows")
         if use_torch:
             chunk_t = torch.from_numpy(chunk).to(device)
-        new_s, new_i = [], []
-        for q0 in range(0, n_queries, query_block):
-            q1 = min(q0 + query_block, n_queries)
+        for b, (q0, q1) in enumerate(blocks):
             if use_torch:
                 block = (queries_t[q0:q1] @ chunk_t.T).float().cpu().numpy()
             else:
                 block = queries[q0:q1] @ chunk.T
             index = np.broadcast_to(np.arange(start, stop, dtype=np.int64), block.shape)
             s, i = _select_top(block, index, tie_key, k)
-            del block
-            new_s.append(s)
-            new_i.append(i)
+            del block, index
+            s = np.concatenate([best[b][0], s], axis=1)
+            i = np.concatenate([best[b][1], i], axis=1)
+            best[b] = _select_top(s, i, tie_key, k)
         del chunk
-        merged_s = np.concatenate([best_s, np.concatenate(new_s)], axis=1)
-        merged_i = np.concatenate([best_i, np.concatenate(new_i)], axis=1)
-        best_s, best_i = _select_top(merged_s, merged_i, tie_key, k)
+    best_s = np.concatenate([s for s, _ in best]) if best else np.zeros((0, 0), np.float32)
+    best_i = np.concatenate([i for _, i in best]) if best else np.zeros((0, 0), np.int64)
     scores, indices = _order(best_s, best_i, tie_key)
     return SearchResult(indices=indices, scores=scores)
 
