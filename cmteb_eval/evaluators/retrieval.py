@@ -57,33 +57,47 @@ def to_run(query_ids, ranked, ignore_identical_ids: bool) -> dict[str, dict[str,
     return run
 
 
+def rerank_run(reranker, spec: TaskSpec, data, run: dict[str, dict[str, float]], k: int) -> dict[str, dict[str, float]]:
+    """The cross-encoder's scores of each query's top ``k`` (trec_eval order) of ``run``; only those k are kept."""
+    top_ids = []
+    for qid in data.query_ids:
+        docs = run[qid]
+        ids = list(docs)
+        order = metrics.trec_order(ids, [docs[d] for d in ids])[:k]
+        top_ids.append([ids[i] for i in order])
+    text_of = dict(zip(data.corpus_ids, data.corpus_texts))
+    candidates = [[text_of[d] for d in ids] for ids in top_ids]
+    reranked = score_with_reranker(reranker, spec, data.query_texts, candidates,
+                                   [np.arange(len(ids)) for ids in top_ids])
+    return {qid: {d: float(s) for d, s in zip(ids, r)} for qid, ids, r in zip(data.query_ids, top_ids, reranked)}
+
+
+def runs(evaluated, spec: TaskSpec, data) -> tuple[dict, dict | None]:
+    """The first-stage run (embedder, top k) and, with a reranker, the reranked run."""
+    embedder = evaluated.require_embedder(spec)
+    ranked = first_stage(embedder, spec, data, evaluated.top_k)
+    run = to_run(data.query_ids, ranked, bool(spec.scoring.get("ignore_identical_ids", False)))
+    if evaluated.reranker is None:
+        return run, None
+    return run, rerank_run(evaluated.reranker, spec, data, run, evaluated.rerank_top_k)
+
+
+def _items(per_query, prefix: str = "") -> dict:
+    return {f"{prefix}{m}": [per_query[q][m] for q in per_query] for m in ITEM_METRICS}
+
+
 def evaluate(spec: TaskSpec, split: str, data_dirs, model) -> SplitResult:
     evaluated = as_evaluated(model)
-    embedder = evaluated.require_embedder(spec)
+    evaluated.require_embedder(spec)
     data = load_retrieval(spec, split, data_dirs)
-    ignore_identical = bool(spec.scoring.get("ignore_identical_ids", False))
-    ranked = first_stage(embedder, spec, data, evaluated.top_k)
-    run = to_run(data.query_ids, ranked, ignore_identical)
+    run, reranked = runs(evaluated, spec, data)
     scores, per_query = metrics.retrieval_metrics(data.qrels, run)
-    items = {"query_id": list(per_query), **{m: [per_query[q][m] for q in per_query] for m in ITEM_METRICS}}
     protocol = PROTOCOL.format(top_k=evaluated.top_k)
-    if evaluated.reranker is not None:
-        k = evaluated.rerank_top_k
-        top_ids = []
-        for qid in data.query_ids:
-            docs = run[qid]
-            ids = list(docs)
-            order = metrics.trec_order(ids, [docs[d] for d in ids])[:k]
-            top_ids.append([ids[i] for i in order])
-        text_of = dict(zip(data.corpus_ids, data.corpus_texts))
-        candidates = [[text_of[d] for d in ids] for ids in top_ids]
-        reranked = score_with_reranker(evaluated.reranker, spec, data.query_texts, candidates,
-                                       [np.arange(len(ids)) for ids in top_ids])
-        run2 = {qid: {d: float(s) for d, s in zip(ids, r)} for qid, ids, r in zip(data.query_ids, top_ids, reranked)}
-        final, per_query2 = metrics.retrieval_metrics(data.qrels, run2)
-        final.update({f"stage1_{name}": value for name, value in scores.items()})
-        items = {"query_id": list(per_query2), **{m: [per_query2[q][m] for q in per_query2] for m in ITEM_METRICS},
-                 **{f"stage1_{m}": values for m, values in items.items() if m != "query_id"}}
-        scores = final
-        protocol += f"; top {k} reranked by the cross-encoder (stage1_*: before reranking)"
-    return SplitResult(scores=scores, source=data.source, protocol=protocol, items=items)
+    if reranked is None:
+        return SplitResult(scores=scores, source=data.source, protocol=protocol,
+                           items={"query_id": list(per_query), **_items(per_query)})
+    final, per_query2 = metrics.retrieval_metrics(data.qrels, reranked)
+    final.update({f"stage1_{name}": value for name, value in scores.items()})
+    items = {"query_id": list(per_query2), **_items(per_query2), **_items(per_query, "stage1_")}
+    protocol += f"; top {evaluated.rerank_top_k} reranked by the cross-encoder (stage1_*: before reranking)"
+    return SplitResult(scores=final, source=data.source, protocol=protocol, items=items)
