@@ -197,7 +197,7 @@ def _hub_retrieval_tables(spec: TaskSpec, split: str, tried: list[Path], with_to
             "corpus": load_from_hub(spec, "corpus", tried),
             "queries": load_from_hub(spec, "queries", tried),
             "qrels": load_from_hub(spec, split, tried, hub_id=ds.qrels_hub_id,
-                                   revision=ds.qrels_revision or "main", subset=""),
+                                   revision=ds.qrels_revision or "main"),
         }
     tables = {}
     configs = {"corpus": "corpus", "queries": "queries", "qrels": "default"}
