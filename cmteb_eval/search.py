@@ -37,22 +37,26 @@ class SearchResult:
 
 
 def memory_bound_bytes(n_queries: int, dim: int, top_k: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                       query_block: int = DEFAULT_QUERY_BLOCK) -> int:
+                       query_block: int = DEFAULT_QUERY_BLOCK, corpus_size: int = 0, max_id_chars: int = 0) -> int:
     """The most bytes :func:`exact_search` holds in arrays at once (texts and the model excluded).
 
     Counted: the query embeddings; one chunk of corpus embeddings (float32); for
     one query block, its score matrix (float32), a negated copy, argpartition's
-    int64 index matrix and a boolean tie mask; the running top-k of every query
-    (float32 score + int64 index); the merge buffers of one block (2k per query,
-    twice). None of it grows with the corpus size.
+    int64 index matrix and a boolean tie mask; the merge buffers of one block
+    (2k per query, twice); the top-k of every query (float32 score + int64
+    index), up to three copies at the end (running, joined, ordered); and the
+    doc-id tie-break table (an id array, its argsort and the rank of each
+    entry: ``corpus_size x (16 + 4 x max_id_chars)``), the only term that grows
+    with the corpus, by a few bytes per passage.
     """
     block = min(query_block, n_queries)
     queries = n_queries * dim * 4
-    chunk_embeddings = chunk_size * dim * 4
+    chunk_embeddings = min(chunk_size, corpus_size or chunk_size) * dim * 4
     block_scores = block * chunk_size * (4 + 4 + 8 + 1)
-    running = n_queries * top_k * (4 + 8)
     merge = block * 2 * top_k * (4 + 8) * 2
-    return queries + chunk_embeddings + block_scores + running + merge
+    results = 3 * n_queries * top_k * (4 + 8)
+    tie_table = corpus_size * (16 + 4 * max_id_chars)
+    return queries + chunk_embeddings + block_scores + merge + results + tie_table
 
 
 def _select_top(scores: np.ndarray, index: np.ndarray, tie_key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
