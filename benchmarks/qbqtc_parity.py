@@ -36,6 +36,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--max-rows", type=int, default=None, help="only the first N rows (default: all)")
+    parser.add_argument("--retrieval-rows", type=int, default=None,
+                        help="build the retrieval task from the first N rows only (default: as --max-rows)")
     parser.add_argument("--skip-retrieval", action="store_true")
     parser.add_argument("--out", default=None, help="write the comparison as JSON here")
     args = parser.parse_args()
@@ -44,13 +46,13 @@ def main() -> int:
     path = Path(args.shared) / "data" / "extra" / "qbqtc_dev.jsonl"
     rows = read_qbqtc(path, args.max_rows)
     rerank = reranking_rows(rows, only_complete=True)
-    corpus, queries, qrels = retrieval_tables(rows)
+    corpus, queries, qrels = retrieval_tables(rows[:args.retrieval_rows] if args.retrieval_rows else rows)
     cards = write_qbqtc_tasks(Path(tempfile.mkdtemp()), rerank, corpus, queries, qrels)
     registry = Registry.load(list(cards))
     model_dir = packaged_minilm()
     ours_model = load_embedder(model_dir, model_name="sentence-transformers/all-MiniLM-L6-v2", batch_size=64)
     reference_model = SentenceTransformer(str(model_dir), device="cpu")
-    report = {"rows": len(rows), "rerank_queries": len(rerank["query"]), "corpus": len(corpus["id"]),
+    report = {"rows": len(rows), "retrieval_rows": args.retrieval_rows or len(rows), "rerank_queries": len(rerank["query"]), "corpus": len(corpus["id"]),
               "retrieval_queries": len(queries["id"]), "comparisons": []}
 
     def compare(label, ours, reference, names):
