@@ -69,11 +69,22 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="recompute every task, even those with a complete result of the same configuration")
     run.add_argument("--retry-fp32", action="store_true",
                      help="when fp16/bf16 gives NaN or infinite embeddings, redo that task in float32")
+    run.add_argument("--reranker", help="a cross-encoder (local folder or hub id, e.g. BAAI/bge-reranker-base): "
+                     "reranks the candidates of Reranking tasks, and with --model the embedder's top "
+                     "--rerank-top-k of Retrieval and Reranking tasks")
+    run.add_argument("--rerank-top-k", type=int, default=100,
+                     help="with --model and --reranker: how many first-stage results the cross-encoder reranks (default 100)")
+    run.add_argument("--top-k", type=int, default=1000, help="retrieval: results kept per query (default 1000)")
+    run.add_argument("--protocol", choices=["v1", "v2"],
+                     help="reranking metrics: v1 = mteb 1.x (published C-MTEB numbers), v2 = mteb 2.x "
+                     "(default: the task card's, else v1)")
+    run.add_argument("--sigmoid", action="store_true", help="report the cross-encoder's sigmoid(logit) instead of the logit")
 
 
 def command_run(args: argparse.Namespace) -> int:
     from .leaderboard import score_frame, to_markdown
     from .models.embedder import load_embedder
+    from .models.pipeline import EvaluatedModel
     from .registry import Registry
     from .results import safe_name
     from .runner import run_tasks
@@ -93,19 +104,35 @@ def command_run(args: argparse.Namespace) -> int:
     from .resume import check_output_dir
 
     check_output_dir(Path(args.output_dir))
-    model = args.model or str(packaged_minilm())
-    model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
-    embedder = load_embedder(
-        model, model_name=model_name, revision=args.revision, device=args.device, dtype=args.dtype,
-        batch_size=args.batch_size, use_instruction=not args.no_instruction,
-        query_instruction=args.query_instruction, pooling=args.pooling,
-        normalize=False if args.no_normalize else None, max_length=args.max_length,
-        trust_remote_code=args.trust_remote_code)
-    print(f"Model {model_name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
-          f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}); "
-          f"{len(specs)} task(s)")
+    embedder, reranker = None, None
+    if args.model or not args.reranker:
+        model = args.model or str(packaged_minilm())
+        model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
+        embedder = load_embedder(
+            model, model_name=model_name, revision=args.revision, device=args.device, dtype=args.dtype,
+            batch_size=args.batch_size, use_instruction=not args.no_instruction,
+            query_instruction=args.query_instruction, pooling=args.pooling,
+            normalize=False if args.no_normalize else None, max_length=args.max_length,
+            trust_remote_code=args.trust_remote_code)
+        print(f"Model {model_name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
+              f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype})")
+    if args.reranker:
+        from .models.cross_encoder import load_reranker
+
+        reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                                 max_length=args.max_length if embedder is None else None,
+                                 sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code)
+        print(f"Reranker {args.reranker} (cross-encoder, max_length={reranker.max_length}, "
+              f"{reranker.device}/{reranker.dtype})" + (f", reranking the top {args.rerank_top_k}" if embedder else ""))
+        if embedder is None:
+            model_name = args.model_name or args.reranker
+        else:
+            model_name = args.model_name or f"{safe_name(model_name)}__rerank__{safe_name(args.reranker)}"
+    evaluated = EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=args.rerank_top_k,
+                               protocol=args.protocol, top_k=args.top_k)
+    print(f"{len(specs)} task(s)")
     output_dir = Path(args.output_dir)
-    summary = run_tasks(embedder, model_name, specs, args.data_dir, output_dir, overwrite=args.overwrite,
+    summary = run_tasks(evaluated, model_name, specs, args.data_dir, output_dir, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     skipped = [o.task.name for o in summary.outcomes if o.skipped]
     if skipped:

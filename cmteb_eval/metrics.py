@@ -144,3 +144,111 @@ def pair_classification_metrics(labels, scores, higher_is_similar: bool = True) 
         "recall": f1["recall"],
         "ap": average_precision(labels, sign * np.asarray(scores, dtype=np.float64)),
     }
+
+
+# ---------------------------------------------------------------- retrieval (trec_eval)
+
+# The cut-offs mteb reports for retrieval (and for reranking under protocol v2).
+RETRIEVAL_K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
+
+
+def trec_order(doc_ids, scores) -> np.ndarray:
+    """Indices that rank documents as trec_eval does: score descending, then doc id descending.
+
+    trec_eval (and so pytrec_eval and mteb) breaks ties by document id in
+    *descending* string order; Python/numpy string order is code-point order,
+    which equals the byte order of UTF-8 that trec_eval's strcmp uses.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0:
+        return np.zeros(0, dtype=np.int64)
+    ids = np.asarray([str(d) for d in doc_ids])
+    return np.lexsort((ids, scores))[::-1]
+
+
+def query_retrieval_metrics(ranked_gains, judged_gains, k_values=RETRIEVAL_K_VALUES) -> dict[str, float]:
+    """trec_eval's ndcg_cut, map_cut, recall, P and success, plus mteb's MRR@k, for one query.
+
+    ``ranked_gains``: the qrels relevance of each retrieved document in rank order
+    (0 for unjudged ones). ``judged_gains``: the relevance of every judged
+    document of the query (the qrels row), retrieved or not.
+    Definitions (trec_eval, relevance_level 1):
+      relevant = relevance >= 1; num_rel counts relevant judged documents.
+      P@k = relevant in top k / k (k even when fewer were retrieved);
+      recall@k = relevant in top k / num_rel;
+      map_cut@k = sum of precision at each relevant rank <= k, / num_rel;
+      ndcg_cut@k = DCG@k / ideal DCG@k, gain = relevance, discount log2(rank + 1),
+        the ideal ranking sorting every judged relevance descending;
+      success@k = 1 if a relevant document is in the top k;
+      MRR@k (mteb's own) = 1 / rank of the first document with relevance > 0 within k.
+    Every value is 0 when the query has no relevant document.
+    """
+    gains = np.asarray(ranked_gains, dtype=np.float64)
+    judged = np.asarray(judged_gains, dtype=np.float64)
+    relevant = gains >= 1
+    num_rel = int((judged >= 1).sum())
+    hits = np.cumsum(relevant)
+    ranks = np.arange(1, len(gains) + 1, dtype=np.float64)
+    discounts = 1.0 / np.log2(ranks + 1)
+    dcg = np.cumsum(np.where(gains > 0, gains, 0.0) * discounts)
+    ideal = np.sort(judged[judged > 0])[::-1]
+    ideal_dcg = np.cumsum(ideal / np.log2(np.arange(2, len(ideal) + 2)))
+    precision_sum = np.cumsum(np.where(relevant, hits / ranks, 0.0))
+    first_positive = int(np.argmax(gains > 0)) + 1 if (gains > 0).any() else 0
+    out: dict[str, float] = {}
+    for k in k_values:
+        n = min(k, len(gains))
+        hit_k = float(hits[n - 1]) if n else 0.0
+        out[f"ndcg_at_{k}"] = float(dcg[n - 1] / ideal_dcg[min(k, len(ideal)) - 1]) if n and len(ideal) else 0.0
+        out[f"map_at_{k}"] = float(precision_sum[n - 1] / num_rel) if n and num_rel else 0.0
+        out[f"recall_at_{k}"] = hit_k / num_rel if num_rel else 0.0
+        out[f"precision_at_{k}"] = hit_k / k
+        out[f"mrr_at_{k}"] = 1.0 / first_positive if 0 < first_positive <= k else 0.0
+        out[f"hit_rate_at_{k}"] = 1.0 if hit_k > 0 else 0.0
+    return out
+
+
+def retrieval_metrics(qrels: dict[str, dict[str, float]], run: dict[str, dict[str, float]],
+                      k_values=RETRIEVAL_K_VALUES) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean and per-query retrieval metrics of ``run`` against ``qrels``, as pytrec_eval + mteb compute them.
+
+    Queries scored: those in both ``qrels`` and ``run`` (an empty run scores 0),
+    as pytrec_eval does; the mean is over those queries. mteb rounds its
+    trec_eval means to 5 decimals; we keep full precision.
+    """
+    per_query: dict[str, dict[str, float]] = {}
+    for qid, docs in run.items():
+        judged = qrels.get(qid)
+        if judged is None:
+            continue
+        doc_ids = list(docs)
+        order = trec_order(doc_ids, [docs[d] for d in doc_ids])
+        ranked_gains = [judged.get(doc_ids[i], 0) for i in order]
+        per_query[qid] = query_retrieval_metrics(ranked_gains, list(judged.values()), k_values)
+    if not per_query:
+        return {}, per_query
+    names = next(iter(per_query.values())).keys()
+    means = {name: float(np.mean([scores[name] for scores in per_query.values()])) for name in names}
+    return means, per_query
+
+
+# ---------------------------------------------------------------- reranking protocols
+
+RERANKING_PROTOCOLS = ("v1", "v2")
+
+
+def reranking_v1_query(is_relevant, scores, mrr_at_k: int = 10) -> tuple[float, float]:
+    """(AP, MRR@k) of one query's candidates, as mteb 1.x's RerankingEvaluator scored them.
+
+    AP is sklearn's ``average_precision_score`` (tied scores form one threshold);
+    MRR@k walks ``argsort(-scores)``, which keeps tied candidates in input order
+    (positives first, as the evaluator lists them), then takes 1/rank of the first
+    relevant one within k. These were the published C-MTEB reranking numbers.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(is_relevant, dtype=bool)
+    ap = average_precision(labels.astype(np.float64), scores)
+    order = np.argsort(-scores, kind="stable")[:mrr_at_k]
+    hits = np.nonzero(labels[order])[0]
+    mrr = 1.0 / (hits[0] + 1) if len(hits) else 0.0
+    return ap, float(mrr)

@@ -9,7 +9,7 @@ result file is complete and was made with the same configuration is skipped
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -17,6 +17,7 @@ from . import resume
 from .errors import EmbeddingError, TaskCardError, UserError
 from .evaluators import evaluator_for
 from .evaluators.base import SplitResult
+from .models.pipeline import EvaluatedModel
 from .models.precision import Fp32Fallback, can_retry
 from .models.protocol import Embedder
 from .results import result_path, write_result
@@ -60,11 +61,21 @@ def evaluate_task(spec: TaskSpec, model: Embedder, data_dirs: Sequence[str | Pat
     return splits
 
 
+def _fp32_fallback(model) -> Fp32Fallback | None:
+    """A float32 twin maker for the run's embedder (bare, or inside an EvaluatedModel)."""
+    embedder = getattr(model, "embedder", model)
+    return Fp32Fallback(embedder) if can_retry(embedder) else None
+
+
+def _with_embedder(model, embedder):
+    return replace(model, embedder=embedder) if isinstance(model, EvaluatedModel) else embedder
+
+
 def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_dirs: Sequence[str | Path],
               output_dir: Path, log: Callable[[str], None] = print, *, overwrite: bool = False,
               retry_fp32: bool = False, debug: bool = False) -> RunSummary:
     summary = RunSummary(model_name)
-    fallback = Fp32Fallback(model) if retry_fp32 and can_retry(model) else None
+    fallback = _fp32_fallback(model) if retry_fp32 else None
     if specs:
         resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
     for number, spec in enumerate(specs, 1):
@@ -87,7 +98,7 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
                     if fallback is None:
                         raise
                     log(f"    {exc.message} Retrying this task in float32 (--retry-fp32).")
-                    twin = fallback.twin()
+                    twin = _with_embedder(model, fallback.twin())
                     splits = evaluate_task(spec, twin, data_dirs)
                     info = dict(twin.describe(spec), retried_in_fp32=True, requested_dtype=model.describe(spec)["dtype"])
                 elapsed = time.perf_counter() - started

@@ -58,7 +58,28 @@ def build_clustering(spec: TaskSpec, folder: Path) -> None:
             spec.column("labels"): [[i % 2 for i in range(10)], [f"topic{i % 3}" for i in range(15)]]})
 
 
+def build_reranking(spec: TaskSpec, folder: Path) -> None:
+    for split in spec.eval_splits:  # C-MTEB layout: one row per query with positive and negative lists
+        write_jsonl(folder / f"{split}.jsonl", {
+            spec.column("query"): [_sentence(i) for i in range(4)],
+            spec.column("positive"): [[_sentence(i + 1)] for i in range(4)],
+            spec.column("negative"): [[_sentence(i + 2), _sentence(i + 5)] for i in range(4)]})
+
+
+def build_retrieval(spec: TaskSpec, folder: Path) -> None:
+    write_jsonl(folder / "corpus.jsonl", {"id": [f"d{i}" for i in range(15)],
+                                          "text": [_sentence(i) for i in range(15)]})
+    write_jsonl(folder / "queries.jsonl", {"id": [f"q{i}" for i in range(5)],
+                                           "text": [_sentence(i + 20) for i in range(5)]})
+    for split in spec.eval_splits:
+        write_jsonl(folder / "qrels" / f"{split}.jsonl", {
+            "query-id": [f"q{i}" for i in range(5)], "corpus-id": [f"d{2 * i}" for i in range(5)],
+            "score": [1] * 5})
+
+
 BUILDERS = {
+    "Retrieval": build_retrieval,
+    "Reranking": build_reranking,
     "STS": build_sts,
     "PairClassification": build_pair_classification,
     "Classification": build_classification,

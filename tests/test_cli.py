@@ -66,13 +66,6 @@ def test_tiny_clustering_card_runs_and_writes_a_result(tmp_path):
     assert "mteb-legacy clustering" in result["harness"]["protocol"]
 
 
-# A type with no evaluator on this branch; delete this test when retrieval lands.
-def test_not_yet_supported_task_type_says_so(tmp_path):
-    done = run("run_eval.py", "--tasks", "DemoSTSEn,T2Retrieval", "--output-dir", str(tmp_path))
-    assert done.returncode == 1
-    assert "T2Retrieval: Retrieval tasks cannot be evaluated by this version" in done.stderr
-
-
 def test_model_name_cannot_escape_the_output_folder(tmp_path):
     done = run("run_eval.py", "--tasks", "DemoSTSEn", "--model-name", "../../escape", "--output-dir",
                str(tmp_path / "out"))

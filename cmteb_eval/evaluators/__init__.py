@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..errors import NotYetSupportedError
 from ..taskspec import TaskSpec
-from . import classification, clustering, pair_classification, sts
+from . import classification, clustering, pair_classification, reranking, retrieval, sts
 from .base import SplitResult
 
 EVALUATORS: dict[str, Callable[..., SplitResult]] = {
@@ -14,6 +14,8 @@ EVALUATORS: dict[str, Callable[..., SplitResult]] = {
     "PairClassification": pair_classification.evaluate,
     "Classification": classification.evaluate,
     "Clustering": clustering.evaluate,
+    "Retrieval": retrieval.evaluate,
+    "Reranking": reranking.evaluate,
 }
 
 

@@ -1,0 +1,127 @@
+"""Reranking: order each query's candidates; MAP (main) and MRR@10 under a named protocol.
+
+Models: a bi-encoder (cosine of the query, with its instruction, and each
+candidate, in float32), a cross-encoder (its score of each (query, candidate)
+pair), or both: the bi-encoder ranks, the cross-encoder reranks its top k
+(``--rerank-top-k``) and both stages' scores are reported (``stage1_*``).
+
+Protocols (``--protocol``, else the card's ``[scoring] protocol``, else v1):
+- ``v1``: mteb 1.x's RerankingEvaluator, which made the published C-MTEB
+  numbers: per-query average precision over the candidate list (sklearn, tied
+  scores one threshold) and MRR@10, averaged over queries that have at least one
+  positive and one negative candidate. Reports ``map``, ``mrr`` (= ``mrr_at_10``).
+- ``v2``: mteb 2.x: the candidates are a retrieval run scored by trec_eval
+  (``map_at_1000`` main, ``mrr_at_10``, nDCG/recall/precision at every k, ties by
+  doc id descending). ``map`` and ``mrr`` are reported too, equal to
+  ``map_at_1000`` and ``mrr_at_10``, so the card's main metric reads either protocol.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import metrics
+from ..errors import UserError
+from ..models.pipeline import as_evaluated
+from ..models.protocol import PASSAGE, QUERY
+from ..ranking_data import RerankingData, load_reranking
+from ..search import normalize_rows
+from ..taskspec import TaskSpec
+from .base import SplitResult
+from .rerank_stage import combine, score_with_reranker
+
+PROTOCOLS = {
+    "v1": "v1 (mteb 1.x RerankingEvaluator, published C-MTEB numbers): per-query sklearn AP over the candidates "
+          "(map), MRR@10 by stable argsort (mrr); queries without a positive or a negative skipped",
+    "v2": "v2 (mteb 2.x): candidates scored as a retrieval run with trec_eval; map = map_at_1000, "
+          "mrr = mrr_at_10; ties by doc id descending",
+}
+ITEM_METRICS_V2 = ("map_at_1000", "mrr_at_10", "ndcg_at_10")
+
+
+def task_protocol(spec: TaskSpec, requested: str | None) -> str:
+    protocol = requested or spec.scoring.get("protocol") or "v1"
+    if protocol not in PROTOCOLS:
+        raise UserError(f"Unknown reranking protocol {protocol!r} (task {spec.name}).",
+                        f"Use one of: {', '.join(PROTOCOLS)}.")
+    return protocol
+
+
+def rank_order(protocol: str, ids: list[str], scores: np.ndarray) -> np.ndarray:
+    """Candidate indices best first, as the protocol ranks them (v1: ties keep list order)."""
+    if protocol == "v1":
+        return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    return metrics.trec_order(ids, scores)
+
+
+def bi_encoder_scores(embedder, spec: TaskSpec, data: RerankingData) -> list[np.ndarray]:
+    """Cosine (float32) of each query with each of its candidates; each distinct text encoded once."""
+    queries = normalize_rows(embedder.encode([q.query for q in data.queries], role=QUERY, task=spec))
+    texts = [t for q in data.queries for t in q.candidate_texts]
+    passages = normalize_rows(embedder.encode(texts, role=PASSAGE, task=spec))
+    out, start = [], 0
+    for n, q in enumerate(data.queries):
+        block = passages[start:start + len(q.candidate_texts)]
+        out.append(block @ queries[n])
+        start += len(q.candidate_texts)
+    return out
+
+
+def protocol_scores(protocol: str, data: RerankingData, scores: list[np.ndarray]) -> tuple[dict[str, float], dict]:
+    """Mean scores and per-query values of one stage under ``protocol``."""
+    if protocol == "v1":
+        aps, mrrs, ids = [], [], []
+        for q, s in zip(data.queries, scores):
+            relevant = np.asarray(q.relevance, dtype=np.float64) > 0
+            if not relevant.any() or relevant.all():
+                continue  # mteb 1.x skips queries without a positive or without a negative
+            ap, mrr = metrics.reranking_v1_query(relevant, s, mrr_at_k=10)
+            aps.append(ap)
+            mrrs.append(mrr)
+            ids.append(q.query_id)
+        if not aps:
+            raise UserError("No query has both a positive and a negative candidate.",
+                            "Protocol v1 scores only such queries; check the data or use --protocol v2.")
+        means = {"map": float(np.mean(aps)), "mrr": float(np.mean(mrrs)), "mrr_at_10": float(np.mean(mrrs))}
+        return means, {"query_id": ids, "ap": aps, "mrr_at_10": mrrs}
+    run = {}
+    for q, s in zip(data.queries, scores):
+        run[q.query_id] = {cid: float(v) for cid, v in zip(q.candidate_ids, np.asarray(s, dtype=np.float32))}
+    qrels = {q.query_id: q.judged for q in data.queries}
+    means, per_query = metrics.retrieval_metrics(qrels, run)
+    means["map"] = means["map_at_1000"]
+    means["mrr"] = means["mrr_at_10"]
+    items = {"query_id": list(per_query)}
+    for name in ITEM_METRICS_V2:
+        items[name] = [per_query[qid][name] for qid in per_query]
+    return means, items
+
+
+def evaluate(spec: TaskSpec, split: str, data_dirs, model) -> SplitResult:
+    evaluated = as_evaluated(model)
+    protocol = task_protocol(spec, evaluated.protocol)
+    data = load_reranking(spec, split, data_dirs)
+    queries = [q.query for q in data.queries]
+    candidates = [q.candidate_texts for q in data.queries]
+    stage1 = None
+    if evaluated.embedder is not None:
+        stage1 = bi_encoder_scores(evaluated.embedder, spec, data)
+        final = stage1
+    if evaluated.reranker is not None:
+        if stage1 is None:  # cross-encoder alone: it scores every candidate
+            top = [np.arange(len(c)) for c in candidates]
+        else:
+            top = [rank_order(protocol, q.candidate_ids, s)[:evaluated.rerank_top_k]
+                   for q, s in zip(data.queries, stage1)]
+        reranked = score_with_reranker(evaluated.reranker, spec, queries, candidates, top)
+        if stage1 is None:
+            final = [r.astype(np.float64) for r in reranked]
+        else:
+            final = [combine(s, t, r) for s, t, r in zip(stage1, top, reranked)]
+    scores, items = protocol_scores(protocol, data, final)
+    if stage1 is not None and evaluated.reranker is not None:
+        first, first_items = protocol_scores(protocol, data, stage1)
+        scores.update({f"stage1_{k}": v for k, v in first.items()})
+        items.update({f"stage1_{k}": v for k, v in first_items.items() if k != "query_id"})
+    items["num_skipped_rows"] = data.skipped
+    return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol], items=items)

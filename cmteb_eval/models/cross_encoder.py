@@ -1,0 +1,125 @@
+"""The cross-encoder adapter: an ``AutoModelForSequenceClassification`` reranker (bge-reranker-base/-large).
+
+It runs the model card's plain-transformers recipe::
+
+    inputs = tokenizer(pairs, padding=True, truncation=True, return_tensors='pt', max_length=512)
+    scores = model(**inputs, return_dict=True).logits.view(-1, ).float()
+
+with pairs batched by length (padding is masked, so the scores do not depend on
+the batch), identical pairs scored once, fp16 on GPU by default, scores returned
+as float32 raw logits (``sigmoid=True`` maps them to 0..1, which changes no
+ranking).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import EmbeddingError, WrongModelKindError
+from ..taskspec import TaskSpec
+from . import loading
+from .embedder import pick_device, pick_dtype
+from .settings import find_known_model
+
+
+def refuse_non_cross_encoder(model: str, config: Any) -> None:
+    """A reranker must be a sequence-classification model with one output."""
+    if not loading.is_cross_encoder(config):
+        architectures = ", ".join(getattr(config, "architectures", None) or []) or "no architecture listed"
+        raise WrongModelKindError(
+            f"Model {model!r} is not a cross-encoder ({architectures}): it has no sequence-classification head "
+            f"to score (query, passage) pairs.",
+            "Pass it with --model to evaluate it as a bi-encoder (embedder); --reranker takes models such as "
+            "BAAI/bge-reranker-base.")
+    labels = int(getattr(config, "num_labels", 1) or 1)
+    if labels != 1:
+        raise WrongModelKindError(
+            f"Model {model!r} is a sequence classifier with {labels} outputs, not a reranker with one relevance score.",
+            "Pass a reranker cross-encoder (one output logit), such as BAAI/bge-reranker-base.")
+
+
+class CrossEncoderReranker:
+    """Scores (query, passage) pairs with a sequence-classification model."""
+
+    def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
+                 device: str | None = None, dtype: str | None = None, batch_size: int = 32,
+                 max_length: int | None = None, sigmoid: bool = False, trust_remote_code: bool = False) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        self.model_id = model
+        self.revision = revision
+        self.folder = loading.local_folder(model)
+        if self.folder is not None:
+            loading.check_folder(self.folder)
+        config = loading.read_config(model, self.folder, revision, trust_remote_code)
+        refuse_non_cross_encoder(model, config)
+        known = find_known_model(model_name, model, self.folder.name if self.folder else None)
+        self.max_length = int(max_length or (known[1].get("max_length") if known else None) or 512)
+        self.settings_source = f"known card {known[0]}" if known else "defaults"
+        self.sigmoid = sigmoid
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+        self.batch_size = batch_size
+        self.trust_remote_code = trust_remote_code
+        self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
+        self.model = loading.load_weights(AutoModelForSequenceClassification, model, self.folder, revision,
+                                          getattr(torch, self.dtype), trust_remote_code)
+        self.model.to(self.device).eval()
+        self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]], *, task: TaskSpec | None = None) -> np.ndarray:
+        """One float32 relevance score per (query, passage) pair, in input order."""
+        unique: dict[tuple[str, str], int] = {}
+        positions = [unique.setdefault((str(q), str(p)), len(unique)) for q, p in pairs]
+        scores = self._score_unique(list(unique))
+        if not np.isfinite(scores).all():
+            bad = int((~np.isfinite(scores)).sum())
+            raise EmbeddingError(
+                f"Reranker {self.model_id!r} produced NaN or infinite scores for {bad} of {len(scores)} pairs "
+                f"(dtype {self.dtype}).", "Rerun with --dtype float32 or check the model weights.")
+        return scores[np.asarray(positions, dtype=np.int64)] if positions else scores
+
+    def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
+        return {
+            "model": str(self.folder or self.model_id),
+            "revision": self.revision,
+            "weights_fingerprint": self.fingerprint,
+            "kind": "cross-encoder",
+            "max_length": self.max_length,
+            "score": "sigmoid(logit)" if self.sigmoid else "raw logit",
+            "settings_source": self.settings_source,
+            "dtype": self.dtype,
+            "device": self.device,
+            "batch_size": self.batch_size,
+            "trust_remote_code": self.trust_remote_code,
+        }
+
+    def _score_unique(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        import torch
+
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
+        encoded = self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
+                                 max_length=self.max_length, padding=False)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        order = np.argsort([-n for n in lengths], kind="stable")
+        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded]
+        out = np.empty(len(pairs), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch_index = order[start:start + self.batch_size]
+                features = {k: [encoded[k][i] for i in batch_index] for k in keys}
+                batch = self.tokenizer.pad(features, padding=True, return_tensors="pt")
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                logits = self.model(**batch, return_dict=True).logits.view(-1).float()
+                if self.sigmoid:
+                    logits = torch.sigmoid(logits)
+                out[batch_index] = logits.cpu().numpy()
+        return out
+
+
+def load_reranker(model: str, **kwargs) -> CrossEncoderReranker:
+    return CrossEncoderReranker(str(model), **kwargs)

@@ -1,0 +1,348 @@
+"""Loading retrieval and reranking data: local mirrors first, else the hub at the pinned revision.
+
+Retrieval, offline layout (BEIR's and mteb's hub copies; ``--data-dir DIR``, searched in order)::
+
+    DIR/<Task>/corpus.jsonl         id, text, optional title
+    DIR/<Task>/queries.jsonl        id, text
+    DIR/<Task>/qrels/<split>.jsonl  query-id, corpus-id, score
+
+(``.parquet`` and ``.csv`` too). The card's [columns] names are accepted as
+well (C-MTEB's ``qid``/``pid``). On the hub, C-MTEB keeps corpus and queries in
+one dataset (splits ``corpus`` and ``queries``) and the qrels in a separate
+``<name>-qrels`` dataset (card: ``qrels_hub_id``, ``qrels_revision``); without
+``qrels_hub_id`` the mteb 2 layout is read (configs ``corpus``, ``queries``,
+``default``/``qrels``).
+
+Reranking: C-MTEB/MTEB keep one row per query (``query``, ``positive`` list,
+``negative`` list): ``DIR/<Task>/<split>.jsonl`` as for every other task. The
+mteb 2 layout is also read: the retrieval files above plus
+``DIR/<Task>/top_ranked/<split>.jsonl`` (``query-id``, ``corpus-ids``, the
+candidate list of each query); on the hub, a card with
+``[scoring] data_layout = "mteb2"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .data import SUFFIXES, Table, column, load_from_hub, load_split, offline_mode, read_table, text_column
+from .errors import DataFormatError, DataNotFoundError
+from .taskspec import TaskSpec
+
+# Column names tried, in order, after the card's own mapping.
+FALLBACK_COLUMNS = {
+    "corpus_id": ("id", "_id", "corpus-id"),
+    "corpus_text": ("text",),
+    "corpus_title": ("title",),
+    "query_id": ("id", "_id", "query-id"),
+    "query_text": ("text",),
+    "qrel_query_id": ("query-id", "qid", "query_id"),
+    "qrel_corpus_id": ("corpus-id", "pid", "corpus_id", "doc-id"),
+    "qrel_score": ("score", "label", "relevance"),
+}
+
+
+@dataclass
+class RetrievalData:
+    corpus_ids: list[str]
+    corpus_texts: list[str]
+    query_ids: list[str]
+    query_texts: list[str]
+    qrels: dict[str, dict[str, float]]
+    source: str
+
+
+@dataclass
+class RerankingQuery:
+    """One query with its candidate list; ``relevance`` is the qrels value of each candidate."""
+
+    query_id: str
+    query: str
+    candidate_ids: list[str]
+    candidate_texts: list[str]
+    relevance: list[float]
+    # the query's full qrels row (may judge documents that are not candidates)
+    judged: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RerankingData:
+    queries: list[RerankingQuery]
+    layout: str  # "cmteb" (one row per query) or "mteb2" (corpus, queries, qrels, top_ranked)
+    source: str
+    skipped: int = 0  # rows dropped: no positive or no negative candidate
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _pick(table: Table, spec: TaskSpec, role: str, source: str) -> list[Any]:
+    for name in (spec.column(role), *FALLBACK_COLUMNS.get(role, ()), role):
+        if name in table:
+            return table[name]
+    raise DataFormatError(
+        f"Task {spec.name}: column {spec.column(role)!r} (role '{role}') is missing in {source}; it has {sorted(table)}.",
+        f"Rename the column, or map it in the task card under [columns] {role} = \"...\".")
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for suffix in SUFFIXES:
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def _folders(spec: TaskSpec, data_dirs: Sequence[str | Path]) -> list[Path]:
+    folders = [spec.dataset.local_dir] if spec.dataset.local_dir is not None else []
+    return folders + [Path(d) / spec.name for d in data_dirs]
+
+
+def _ids(values: list[Any], spec: TaskSpec, role: str, source: str) -> list[str]:
+    out = []
+    for index, value in enumerate(values):
+        if value is None or isinstance(value, (float, list, dict)) or str(value) == "":
+            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has {role} {value!r}, not an id.",
+                                  "Ids must be non-empty strings or integers.")
+        out.append(str(value))
+    return out
+
+
+def _qrels(table: Table, spec: TaskSpec, source: str) -> dict[str, dict[str, float]]:
+    qids = _ids(_pick(table, spec, "qrel_query_id", source), spec, "qrel_query_id", source)
+    pids = _ids(_pick(table, spec, "qrel_corpus_id", source), spec, "qrel_corpus_id", source)
+    raw = _pick(table, spec, "qrel_score", source)
+    qrels: dict[str, dict[str, float]] = {}
+    for index, (qid, pid, value) in enumerate(zip(qids, pids, raw)):
+        try:
+            score = float(value)
+        except (TypeError, ValueError):
+            score = float("nan")
+        if isinstance(value, bool) or score != score or score in (float("inf"), float("-inf")):
+            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has relevance {value!r}, not a number.",
+                                  "Relevance judgements must be numbers (0 = not relevant).")
+        qrels.setdefault(qid, {})[pid] = int(score) if score.is_integer() else score
+    return qrels
+
+
+def _corpus(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
+    ids = _ids(_pick(table, spec, "corpus_id", source), spec, "corpus_id", source)
+    texts = text_column(_pick(table, spec, "corpus_text", source), spec, "corpus_text", source)
+    titles = None
+    for name in (spec.column("corpus_title"), "title"):
+        if name in table:
+            titles = table[name]
+            break
+    if titles is not None:  # mteb: "title text", stripped, when a title is present
+        texts = [(f"{t} {x}").strip() if isinstance(t, str) and t else x for t, x in zip(titles, texts)]
+    if len(set(ids)) != len(ids):
+        raise DataFormatError(f"Task {spec.name}: {source} repeats corpus ids.", "Each document needs a unique id.")
+    return ids, texts
+
+
+def _queries(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
+    ids = _ids(_pick(table, spec, "query_id", source), spec, "query_id", source)
+    texts = text_column(_pick(table, spec, "query_text", source), spec, "query_text", source)
+    return ids, texts
+
+
+def _tables_in(folder: Path, split: str) -> dict[str, Table] | None:
+    corpus = _find(folder, "corpus")
+    queries = _find(folder, "queries")
+    qrels = _find(folder / "qrels", split)
+    if not (corpus and queries and qrels):
+        return None
+    tables = {"corpus": read_table(corpus), "queries": read_table(queries), "qrels": read_table(qrels)}
+    top_ranked = _find(folder / "top_ranked", split)
+    if top_ranked:
+        tables["top_ranked"] = read_table(top_ranked)
+    return tables
+
+
+def _local_retrieval_tables(spec: TaskSpec, split: str, data_dirs) -> tuple[dict[str, Table], str] | None:
+    for folder in _folders(spec, data_dirs):
+        tables = _tables_in(folder, split)
+        if tables:
+            return tables, str(folder)
+    return None
+
+
+def _tried(spec: TaskSpec, split: str, data_dirs, extra: str = "") -> list[Path]:
+    paths = []
+    for folder in _folders(spec, data_dirs):
+        paths += [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.jsonl"]
+        if extra:
+            paths.append(folder / extra)
+    return paths
+
+
+def _hub_split(hub_id: str, config: str | None, revision: str, split: str) -> str:
+    from datasets import get_dataset_split_names
+
+    names = get_dataset_split_names(hub_id, config_name=config, revision=revision)
+    if split in names:
+        return split
+    if len(names) == 1:
+        return names[0]
+    raise DataFormatError(f"{hub_id} ({config}) has no split {split!r} (it has {names}).",
+                          "Fix eval_splits in the task card.")
+
+
+def _hub_retrieval_tables(spec: TaskSpec, split: str, tried: list[Path], with_top_ranked: bool = False) -> dict[str, Table]:
+    ds = spec.dataset
+    if ds.qrels_hub_id:  # C-MTEB: corpus/queries splits of one dataset, qrels in <name>-qrels
+        return {
+            "corpus": load_from_hub(spec, "corpus", tried),
+            "queries": load_from_hub(spec, "queries", tried),
+            "qrels": load_from_hub(spec, split, tried, hub_id=ds.qrels_hub_id,
+                                   revision=ds.qrels_revision or "main"),
+        }
+    tables = {}
+    configs = {"corpus": "corpus", "queries": "queries", "qrels": "default"}
+    if with_top_ranked:
+        configs["top_ranked"] = "top_ranked"
+    for name, config in configs.items():
+        if offline_mode():
+            load_from_hub(spec, split, tried)  # raises the standard "hub is off" error
+        try:
+            hub_split = _hub_split(ds.hub_id, config, ds.revision, split)
+        except DataFormatError:
+            raise
+        except Exception:
+            if name == "qrels":
+                config, hub_split = "qrels", split
+            else:
+                hub_split = split
+        tables[name] = load_from_hub(spec, hub_split, tried, subset=config)
+    return tables
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def load_retrieval(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> RetrievalData:
+    """Corpus, queries and qrels of a retrieval task's split."""
+    found = _local_retrieval_tables(spec, split, data_dirs)
+    if found:
+        tables, source = found
+    else:
+        tables = _hub_retrieval_tables(spec, split, _tried(spec, split, data_dirs))
+        source = f"{spec.dataset.hub_id}@{spec.dataset.revision}"
+        if spec.dataset.qrels_hub_id:
+            source += f" + {spec.dataset.qrels_hub_id}@{spec.dataset.qrels_revision or 'main'}"
+    corpus_ids, corpus_texts = _corpus(tables["corpus"], spec, source)
+    query_ids, query_texts = _queries(tables["queries"], spec, source)
+    qrels = _qrels(tables["qrels"], spec, source)
+    known_queries = set(query_ids)
+    qrels = {qid: docs for qid, docs in qrels.items() if qid in known_queries}
+    if not qrels:
+        raise DataFormatError(f"Task {spec.name}: no qrels of split {split!r} in {source} name a known query.",
+                              "Check that qrels query ids match the ids in queries.")
+    # Queries without judgements are not scored (pytrec_eval and mteb skip them); keep file order.
+    keep = [i for i, qid in enumerate(query_ids) if qid in qrels]
+    return RetrievalData(corpus_ids, corpus_texts, [query_ids[i] for i in keep], [query_texts[i] for i in keep],
+                         qrels, source)
+
+
+# ---------------------------------------------------------------- reranking
+
+
+def _list_column(values: list[Any], spec: TaskSpec, role: str, source: str) -> list[list[str]]:
+    out = []
+    for index, value in enumerate(values):
+        if isinstance(value, str):
+            value = [value]
+        if value is None:
+            value = []
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has {role} {str(value)[:80]!r}, "
+                                  f"not a list of strings.", "Each row needs lists of positive and negative passages.")
+        out.append(list(value))
+    return out
+
+
+def reranking_from_rows(spec: TaskSpec, split: str, table: Table, source: str) -> RerankingData:
+    """C-MTEB/MTEB layout: one row per query. Rows without a positive or a negative are
+    dropped (as both mteb 1.x and mteb 2 do); candidate ids follow mteb 2's conversion
+    (``apositive_<split>_query<i>_<j>``, ``negative_...``) so v2 ties resolve as in mteb."""
+    queries_col = column(table, spec, "query", source)
+    positives = _list_column(column(table, spec, "positive", source), spec, "positive", source)
+    negatives = _list_column(column(table, spec, "negative", source), spec, "negative", source)
+    out: list[RerankingQuery] = []
+    skipped = 0
+    for index, (query, pos, neg) in enumerate(zip(queries_col, positives, negatives)):
+        if not isinstance(query, str):
+            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has query {query!r}, not a string.",
+                                  "Multi-text queries are not supported; give one query string per row.")
+        if not pos or not neg:
+            skipped += 1
+            continue
+        qid = f"{split}_query{len(out)}"
+        ids = [f"apositive_{qid}_{j:05d}" for j in range(len(pos))] + [f"negative_{qid}_{j:05d}" for j in range(len(neg))]
+        relevance = [1] * len(pos) + [0] * len(neg)
+        out.append(RerankingQuery(qid, query, ids, pos + neg, relevance, dict(zip(ids, relevance))))
+    if not out:
+        raise DataFormatError(f"Task {spec.name}: no row of {source} has both a positive and a negative passage.",
+                              "Reranking needs, per query, at least one positive and one negative candidate.")
+    return RerankingData(out, "cmteb", source, skipped)
+
+
+def reranking_from_tables(spec: TaskSpec, tables: dict[str, Table], source: str) -> RerankingData:
+    """mteb 2 layout: corpus, queries, qrels and a candidate list per query (top_ranked)."""
+    if "top_ranked" not in tables:
+        raise DataFormatError(f"Task {spec.name}: {source} has corpus, queries and qrels but no top_ranked "
+                              f"candidate lists.", "Add top_ranked/<split>.jsonl with columns query-id, corpus-ids.")
+    corpus_ids, corpus_texts = _corpus(tables["corpus"], spec, source)
+    text_of = dict(zip(corpus_ids, corpus_texts))
+    query_ids, query_texts = _queries(tables["queries"], spec, source)
+    query_of = dict(zip(query_ids, query_texts))
+    qrels = _qrels(tables["qrels"], spec, source)
+    top = tables["top_ranked"]
+    top_q = _ids(top.get("query-id") or top.get("query_id") or [], spec, "query-id", source)
+    top_c = _list_column(top.get("corpus-ids") or top.get("corpus_ids") or [], spec, "corpus-ids", source)
+    out = []
+    skipped = 0
+    for qid, candidates in zip(top_q, top_c):
+        if qid not in query_of:
+            raise DataFormatError(f"Task {spec.name}: top_ranked names query {qid!r}, absent from queries in {source}.",
+                                  "Make top_ranked and queries agree.")
+        missing = [c for c in candidates if c not in text_of]
+        if missing:
+            raise DataFormatError(f"Task {spec.name}: query {qid!r} has candidates not in the corpus "
+                                  f"({missing[:3]}) in {source}.", "Make top_ranked and corpus agree.")
+        judged = qrels.get(qid, {})
+        if not judged:  # mteb 2 drops queries without any judgement
+            skipped += 1
+            continue
+        out.append(RerankingQuery(qid, query_of[qid], list(candidates), [text_of[c] for c in candidates],
+                                  [judged.get(c, 0) for c in candidates], judged))
+    if not out:
+        raise DataFormatError(f"Task {spec.name}: no query in {source} has both candidates and judgements.",
+                              "Check that qrels and top_ranked use the same query ids.")
+    return RerankingData(out, "mteb2", source, skipped)
+
+
+def load_reranking(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> RerankingData:
+    """A reranking task's split in either layout; the row-per-query file wins when both exist."""
+    for folder in _folders(spec, data_dirs):
+        if _find(folder, split):
+            table, source = load_split(spec, split, data_dirs)
+            return reranking_from_rows(spec, split, table, source)
+        if _find(folder / "top_ranked", split):
+            tables = _tables_in(folder, split)
+            if tables:
+                return reranking_from_tables(spec, tables, str(folder))
+    if spec.scoring.get("data_layout") == "mteb2":
+        tried = _tried(spec, split, data_dirs, extra=f"top_ranked/{split}.jsonl")
+        tables = _hub_retrieval_tables(spec, split, tried, with_top_ranked=True)
+        return reranking_from_tables(spec, tables, f"{spec.dataset.hub_id}@{spec.dataset.revision}")
+    try:
+        table, source = load_split(spec, split, data_dirs)
+    except DataNotFoundError as exc:
+        raise DataNotFoundError(exc.message + f"\n  (or the mteb 2 layout: corpus, queries, qrels/{split}, "
+                                f"top_ranked/{split} under the same folders)", exc.hint) from None
+    return reranking_from_rows(spec, split, table, source)
