@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 from .data import SUFFIXES, Table, column, load_from_hub, load_split, offline_mode, read_table, text_column
 from .errors import DataFormatError, DataNotFoundError
+from .validate import check_qrels_refs, check_unique_ids
 from .taskspec import TaskSpec
 
 # Column names tried, in order, after the card's own mapping.
@@ -222,6 +223,21 @@ def _hub_retrieval_tables(spec: TaskSpec, split: str, tried: list[Path], with_to
 # ---------------------------------------------------------------- retrieval
 
 
+def _check_references(spec: TaskSpec, source: str, query_ids: list[str], corpus_ids: list[str],
+                      qrels: dict[str, dict[str, float]]) -> None:
+    """Duplicate query ids and qrels naming unknown queries or documents are errors.
+
+    mteb silently ignores such qrels entries; a card whose dataset is known to hold
+    them can do the same with ``[scoring] allow_dangling_qrels = true``.
+    """
+    try:
+        check_unique_ids(query_ids, what="query id", task=spec.name, source=source)
+        check_qrels_refs(qrels, query_ids=query_ids, doc_ids=corpus_ids, task=spec.name, source=source)
+    except DataFormatError as exc:
+        raise DataFormatError(exc.message, exc.hint + " If the dataset is known to hold such entries, set "
+                              "[scoring] allow_dangling_qrels = true in the card to ignore them as mteb does.") from None
+
+
 def load_retrieval(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> RetrievalData:
     """Corpus, queries and qrels of a retrieval task's split."""
     found = _local_retrieval_tables(spec, split, data_dirs)
@@ -235,6 +251,8 @@ def load_retrieval(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] =
     corpus_ids, corpus_texts = _corpus(tables["corpus"], spec, source)
     query_ids, query_texts = _queries(tables["queries"], spec, source)
     qrels = _qrels(tables["qrels"], spec, source)
+    if not spec.scoring.get("allow_dangling_qrels", False):
+        _check_references(spec, source, query_ids, corpus_ids, qrels)
     known_queries = set(query_ids)
     qrels = {qid: docs for qid, docs in qrels.items() if qid in known_queries}
     if not qrels:

@@ -117,3 +117,40 @@ def test_identical_texts_are_encoded_once(tmp_path, tiny_bert):
     embedder._encode_unique = lambda texts: seen.append(list(texts)) or original(texts)
     reranking.evaluate(Registry.load().task("T2Reranking"), "dev", [tmp_path], embedder)
     assert sorted(len(batch) for batch in seen) == [1, 4]  # one distinct query; mat, a cat, dog, hi
+
+
+@pytest.mark.parametrize("qrels, corpus_extra, message", [
+    ([{"query-id": "q9", "corpus-id": "d1", "score": 1}], [], "query id"),
+    ([{"query-id": "q1", "corpus-id": "d9", "score": 1}], [], "not in the corpus"),
+])
+def test_qrels_naming_unknown_queries_or_documents_are_errors(tmp_path, qrels, corpus_extra, message):
+    folder = tmp_path / "DuRetrieval"
+    write(folder / "corpus.jsonl", [{"id": "d1", "text": "x"}])
+    write(folder / "queries.jsonl", [{"id": "q1", "text": "y"}])
+    write(folder / "qrels" / "dev.jsonl", [{"query-id": "q1", "corpus-id": "d1", "score": 1}, *qrels])
+    spec = Registry.load().task("DuRetrieval")
+    with pytest.raises(DataFormatError, match=message) as info:
+        load_retrieval(spec, "dev", [tmp_path])
+    assert "allow_dangling_qrels" in str(info.value)
+
+
+def test_duplicate_query_ids_are_errors(tmp_path):
+    folder = tmp_path / "DuRetrieval"
+    write(folder / "corpus.jsonl", [{"id": "d1", "text": "x"}])
+    write(folder / "queries.jsonl", [{"id": "q1", "text": "y"}, {"id": "q1", "text": "z"}])
+    write(folder / "qrels" / "dev.jsonl", [{"query-id": "q1", "corpus-id": "d1", "score": 1}])
+    with pytest.raises(DataFormatError, match="duplicate query id"):
+        load_retrieval(Registry.load().task("DuRetrieval"), "dev", [tmp_path])
+
+
+def test_dangling_qrels_can_be_allowed_by_the_card(tmp_path):
+    import dataclasses
+
+    folder = tmp_path / "DuRetrieval"
+    write(folder / "corpus.jsonl", [{"id": "d1", "text": "x"}])
+    write(folder / "queries.jsonl", [{"id": "q1", "text": "y"}])
+    write(folder / "qrels" / "dev.jsonl", [{"query-id": "q1", "corpus-id": "d1", "score": 1},
+                                           {"query-id": "q9", "corpus-id": "d1", "score": 1}])
+    spec = Registry.load().task("DuRetrieval")
+    lenient = dataclasses.replace(spec, scoring={**spec.scoring, "allow_dangling_qrels": True})
+    assert load_retrieval(lenient, "dev", [tmp_path]).qrels == {"q1": {"d1": 1}}
