@@ -163,7 +163,7 @@ def command_tasks(args: argparse.Namespace) -> int:
         return 0
     specs = registry.select([], args.benchmark, args.task_type) if (args.benchmark or args.task_type) \
         else list(registry.tasks.values())
-    print(f"| Task | Type | Dataset | Revision | Splits | Main metric | Instruction |")
+    print("| Task | Type | Dataset | Revision | Splits | Main metric | Instruction |")
     print("|---|---|---|---|---|---|---|")
     for spec in specs:
         print(f"| {spec.name} | {spec.type} | {spec.dataset.hub_id}"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval import resume
 from cmteb_eval.results import read_result
 from conftest import write_tiny_bert
 from reliability_helpers import write_sts_task

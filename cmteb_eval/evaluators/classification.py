@@ -31,10 +31,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data import column, load_split, text_column
-from ..errors import DataFormatError, TaskCardError
+from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
 from ..taskspec import TaskSpec
-from .base import SplitResult
+from .base import SplitResult, integer_settings
 
 DEFAULTS = {"samples_per_label": 8, "n_experiments": 10, "seed": 42, "max_iter": 100}
 PROTOCOL = ("mteb logistic regression (identical in mteb 1.x and 2.x): cumulative reshuffle of one index list "
@@ -44,20 +44,7 @@ PROTOCOL = ("mteb logistic regression (identical in mteb 1.x and 2.x): cumulativ
 
 def settings(spec: TaskSpec) -> dict[str, int]:
     """The task's classification settings: card ``[scoring]`` over mteb's defaults."""
-    unknown = set(spec.scoring) - set(DEFAULTS)
-    if unknown:
-        raise TaskCardError(
-            f"Task card {spec.card_path}: field 'scoring.{sorted(unknown)[0]}' is not a Classification "
-            f"setting (known: {', '.join(DEFAULTS)}).", "Fix the card's [scoring] table.")
-    out = dict(DEFAULTS)
-    for key, value in spec.scoring.items():
-        minimum = 0 if key == "seed" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise TaskCardError(
-                f"Task card {spec.card_path}: field 'scoring.{key}' must be an integer >= {minimum}, got {value!r}.",
-                "Fix the card's [scoring] table.")
-        out[key] = value
-    return out
+    return integer_settings(spec, DEFAULTS)
 
 
 def undersample(labels: Sequence[Any], samples_per_label: int, n_experiments: int, seed: int) -> list[list[int]]:

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from ..data import column, load_split
-from ..errors import DataFormatError, TaskCardError
-from ..models.protocol import TEXT, Embedder
+from ..errors import DataFormatError
+from ..models.protocol import Embedder
 from ..taskspec import TaskSpec
-from .base import SplitResult
+from .base import SplitResult, integer_settings
 from .classification import embed_once
 
 DEFAULTS = {"batch_size": 500, "seed": 42}
@@ -39,20 +39,8 @@ PROTOCOL = ("mteb-legacy clustering (mteb 1.x = mteb 2.x AbsTaskClusteringLegacy
 
 
 def settings(spec: TaskSpec) -> dict[str, int]:
-    unknown = set(spec.scoring) - set(DEFAULTS)
-    if unknown:
-        raise TaskCardError(
-            f"Task card {spec.card_path}: field 'scoring.{sorted(unknown)[0]}' is not a Clustering setting "
-            f"(known: {', '.join(DEFAULTS)}).", "Fix the card's [scoring] table.")
-    out = dict(DEFAULTS)
-    for key, value in spec.scoring.items():
-        minimum = 0 if key == "seed" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise TaskCardError(
-                f"Task card {spec.card_path}: field 'scoring.{key}' must be an integer >= {minimum}, got {value!r}.",
-                "Fix the card's [scoring] table.")
-        out[key] = value
-    return out
+    """The task's clustering settings: card ``[scoring]`` over mteb's defaults."""
+    return integer_settings(spec, DEFAULTS)
 
 
 def _hashable(value: Any, spec: TaskSpec, source: str, where: str) -> Any:
