@@ -1,4 +1,4 @@
-"""Command line: ``cmteb-eval run|tasks``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
+"""Command line: ``cmteb-eval run|tasks|table|reproduce|compare|check|plot``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--benchmark", action="append", default=[], help="only tasks of this benchmark")
     tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
     tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
+
+    from .report_cli import add_report_parsers
+
+    add_report_parsers(commands)  # table, reproduce, compare, check, plot
     return parser
 
 
@@ -133,6 +137,15 @@ def command_tasks(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": command_run, "tasks": command_tasks}
+
+
+def _add_report_commands() -> None:
+    from .report_cli import REPORT_COMMANDS
+
+    COMMANDS.update(REPORT_COMMANDS)
+
+
+_add_report_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,7 +134,9 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     if items:
         write_json_atomic(folder / "items" / f"{spec.name}.json", {"task_name": spec.name, "splits": items})
     path = folder / f"{spec.name}.json"
-    write_json_atomic(path, result_payload(spec, splits, model_info, evaluation_time))
+    payload = result_payload(spec, splits, model_info, evaluation_time)
+    payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
+    write_json_atomic(path, payload)
     return path
 
 

@@ -56,7 +56,10 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
         try:
             splits = evaluate_task(spec, model, data_dirs)
             elapsed = time.perf_counter() - started
-            outcome.path = write_result(output_dir, model_name, spec, splits, model.describe(spec), elapsed)
+            info = model.describe(spec)
+            if isinstance(getattr(model, "dimension", None), int):
+                info.setdefault("embedding_dimension", model.dimension)
+            outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed)
             outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
             shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
             log(f"    {spec.main_metric}: {shown}  ({elapsed:.1f}s) -> {outcome.path}")

@@ -72,8 +72,7 @@ class Table:
         else:
             names = {c.lower(): c for c in self.frame.columns}
             if column.lower() not in names:
-                raise UserError(f"Cannot sort table {self.title!r} by {column!r}: no such column.",
-                                f"Columns: Model, {', '.join(map(str, self.frame.columns))}.")
+                return self  # other tables of the same document may have it; the CLI checks one does
             frame = self.frame.sort_values(names[column.lower()], ascending=ascending, na_position="last",
                                            kind="stable")
         sources = None if self.sources is None else self.sources.loc[frame.index]
@@ -205,13 +204,19 @@ def _cells(table: Table, bold: tuple[str, str]) -> pd.DataFrame:
     return shown
 
 
-def to_markdown(table: Table) -> str:
-    shown = _cells(table, ("**", "**"))
-    shown = shown.reset_index()
-    header = "| " + " | ".join(map(str, shown.columns)) + " |"
-    rule = "|" + "---|" * len(shown.columns)
-    rows = shown.apply(lambda row: "| " + " | ".join(map(str, row)) + " |", axis=1).tolist()
+def frame_to_markdown(frame: pd.DataFrame) -> str:
+    """A frame of display strings as a Markdown table in the model card's style."""
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(map(cell, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
+
+
+def to_markdown(table: Table) -> str:
+    return frame_to_markdown(_cells(table, ("**", "**")).reset_index())
 
 
 def to_csv(table: Table) -> str:
