@@ -88,7 +88,7 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
     if frame.empty:
         raise UserError("The two models have no task in common: nothing to plot.", "Compare runs of the same tasks.")
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(frame)))
+    fig, ax = plt.subplots(figsize=(9, 2.4 + 0.5 * len(frame)))
     y = np.arange(len(frame))[::-1]
     for yi, (_, row) in zip(y, frame.iterrows()):
         tested = not math.isnan(row["p"])
@@ -99,7 +99,8 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
         if tested:
             ax.errorbar(row["Delta"], yi, xerr=[[row["Delta"] - row["CI low"]], [row["CI high"] - row["Delta"]]],
                         fmt="none", ecolor="black", capsize=3, lw=1)
-            label = f"{row['Delta']:+.2f}" + (f"  p={row['p (Holm)' if comparison.correction == 'holm' else 'p']:.3g}")
+            holm = comparison.correction == "holm"
+            label = f"{row['Delta']:+.2f}  {'p(Holm)' if holm else 'p'}={row['p (Holm)' if holm else 'p']:.3g}"
             label += " *" if significant else ""
         else:
             label = f"{row['Delta']:+.2f}  (no test)"
@@ -108,7 +109,7 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{t} ({ty})" for t, ty in zip(frame["Task"], frame["Type"])])
     ax.set_xlabel("Delta of main score, candidate - baseline (points x100); bars: 95% CI")
-    ax.set_title(title or f"{comparison.candidate.label} vs {comparison.baseline.label}")
+    ax.set_title(title or f"{comparison.candidate.label} vs baseline {comparison.baseline.label}: per-task delta")
     low = min(0.0, float(np.nanmin(frame[["Delta", "CI low"]].to_numpy(dtype=float))))
     high = max(0.0, float(np.nanmax(frame[["Delta", "CI high"]].to_numpy(dtype=float))))
     span = max(high - low, 1e-6)
@@ -119,7 +120,8 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
                        Patch(color="#c0392b", label="significantly worse *"),
                        Patch(facecolor="white", edgecolor="#95a5a6", hatch="//", label="not significant"),
                        Patch(color="#95a5a6", label="not tested (no per-item scores)")],
-              fontsize=7, loc="lower right")
+              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.3 / max(len(frame), 1)), ncol=4,
+              frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 
@@ -143,10 +145,14 @@ def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence
         mean = float(np.mean([model.tasks[t].score for t in common]))
         ax.scatter(seconds, mean, s=50)
         ax.annotate(model.label, (seconds, mean), xytext=(5, 5), textcoords="offset points", fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel(f"Evaluation time over {len(common)} task(s), seconds (log scale; left is faster)")
+    times = [sum(m.tasks[t].evaluation_time for t in common) for m in timed]
+    log = max(times) / max(min(times), 1e-9) > 10
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"Evaluation time over {len(common)} task(s), seconds ({'log scale; ' if log else ''}left is faster)")
     ax.set_ylabel(f"Mean main score over the same tasks (x100)")
     ax.set_title(title or "Score versus evaluation time")
+    ax.margins(0.15)
     ax.grid(alpha=0.3, which="both")
     skipped = [m.label for m in models if m not in timed]
     if skipped:

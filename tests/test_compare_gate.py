@@ -76,7 +76,7 @@ def test_a_rerun_of_the_same_model_differs_in_nothing(small_runs, capsys, tmp_pa
     (row,) = result["tasks"]
     # another batch size pads differently: float noise of a few hundredths of a point, never significant
     assert row["Task"] == "STSB" and abs(row["Delta"]) < 0.2
-    assert row["Significant"] == "no" and row["p"] > 0.5
+    assert row["Significant"] == "no" and row["p"] > 0.05
     assert all(g["Significant"] == "no" for g in result["groups"])
     code, out, _ = cli(capsys, "check", "--baseline", small_runs["minilm"], "--candidate", small_runs["minilm-rerun"])
     assert code == 0 and "PASS" in out
