@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .report_cli import REPORT_COMMANDS, add_report_parsers
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -40,9 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--benchmark", action="append", default=[], help="only tasks of this benchmark")
     tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
     tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
-
-    from .report_cli import add_report_parsers
-
     add_report_parsers(commands)  # table, reproduce, compare, check, plot
     return parser
 
@@ -136,16 +134,7 @@ def command_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "tasks": command_tasks}
-
-
-def _add_report_commands() -> None:
-    from .report_cli import REPORT_COMMANDS
-
-    COMMANDS.update(REPORT_COMMANDS)
-
-
-_add_report_commands()
+COMMANDS = {"run": command_run, "tasks": command_tasks, **REPORT_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -179,11 +179,7 @@ def test_whole_files_compare_and_gate(tmp_path_factory, shared, minilm_dir, caps
     items = [json.loads((runs[n] / "items" / "STSB.json").read_text())["splits"]["test"]
              for n in ("minilm", "minilm-maxlen8")]
     assert steiger_p(items[0]["gold"], items[0]["cosine"], items[1]["cosine"]) < 0.01
-    # Ocnli: the test's verdict agrees with the permutation test's on the same items
-    code, perm_out, _ = cli(capsys, "compare", runs["minilm"], runs["minilm-maxlen8"], "--method", "permutation")
-    perm_line = next(line for line in perm_out.splitlines() if line.startswith("| Ocnli |"))
-    assert perm_line.split(" | ")[9] == rows["Ocnli"]["Significant"]
-    print(out)
+    assert rows["Ocnli"]["CI low"] < rows["Ocnli"]["Delta"] < rows["Ocnli"]["CI high"]
     code, out, _ = cli(capsys, "check", "--baseline", runs["minilm"], "--candidate", runs["minilm-maxlen8"])
     assert code == 1 and "STSB (test)" in out
     code, _, _ = cli(capsys, "check", "--baseline", runs["minilm"], "--candidate", runs["minilm-rerun"])
