@@ -60,7 +60,7 @@ def type_bars(models: Sequence[ModelScores], task_types: dict[str, str], tasks: 
     means = {ty: mean_over(matrix, groups[ty]) for ty in types}
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(types) * max(1, len(models)) / 2 + 3), 4.8))
+    fig, ax = plt.subplots(figsize=(min(13.0, 5.0 + 0.5 * len(types) * len(models)), 4.8))
     width = 0.8 / len(models)
     x = np.arange(len(types))
     for i, model in enumerate(models):

@@ -263,7 +263,9 @@ def command_plot(args: argparse.Namespace) -> int:
             for model in models:
                 for task, entry in model.tasks.items():
                     task_types.setdefault(task, entry.task_type)
-            universe = tasks or list(dict.fromkeys(t for m in models for t in m.tasks))
+            # by default the tasks of the user's runs (published references are compared on those)
+            runs = [m for m in models if m.origin == "run"] or models
+            universe = tasks or list(dict.fromkeys(t for m in runs for t in m.tasks))
             path = plots.type_bars(models, task_types, universe, args.output, args.title)
         else:
             path = plots.score_speed(models, args.output, tasks, args.title)
