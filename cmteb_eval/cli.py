@@ -1,4 +1,4 @@
-"""Command line: ``cmteb-eval run|tasks``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
+"""Command line: ``cmteb-eval run|tasks|table|reproduce|compare|check|plot``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .report_cli import REPORT_COMMANDS, add_report_parsers
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--benchmark", action="append", default=[], help="only tasks of this benchmark")
     tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
     tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
+    add_report_parsers(commands)  # table, reproduce, compare, check, plot
     return parser
 
 
@@ -173,7 +175,7 @@ def command_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "tasks": command_tasks}
+COMMANDS = {"run": command_run, "tasks": command_tasks, **REPORT_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

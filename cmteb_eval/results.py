@@ -165,6 +165,7 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
                           {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
     path = result_path(output_dir, model_name, spec.name)
     payload = result_payload(spec, splits, model_info, evaluation_time)
+    payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
     if config is not None:
         payload["harness"]["config"] = config
     write_json_atomic(path, integrity.seal(payload))

@@ -102,6 +102,9 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
                     splits = evaluate_task(spec, twin, data_dirs)
                     info = dict(twin.describe(spec), retried_in_fp32=True, requested_dtype=model.describe(spec)["dtype"])
                 elapsed = time.perf_counter() - started
+                dimension = getattr(getattr(model, "embedder", model), "dimension", None)
+                if isinstance(dimension, int):
+                    info = {**info, "embedding_dimension": dimension}
                 outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config)
                 outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                 shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())

@@ -1,0 +1,173 @@
+"""Comparing candidate models with a baseline: per-task, per-type and overall deltas, each with
+a paired significance test over the per-item scores saved with the results (see significance.py).
+
+Where a side has no per-item scores (a published reference, or a result file written
+without them) the delta is shown and the test column says why there is none: no guessing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+
+from . import significance as sig
+from .scoreset import ModelScores, TaskScore
+
+
+@dataclass
+class Comparison:
+    baseline: ModelScores
+    candidate: ModelScores
+    tasks: pd.DataFrame  # one row per task both sides have
+    groups: pd.DataFrame  # one row per task type, then "All tasks"
+    only_baseline: list[str] = field(default_factory=list)
+    only_candidate: list[str] = field(default_factory=list)
+    tests: dict[str, sig.TestResult] = field(default_factory=dict)
+    method: str = "bootstrap"
+    alpha: float = 0.05
+    correction: str = "holm"
+
+
+def _items_for(entry: TaskScore) -> tuple[dict | None, str]:
+    if entry.origin != "run":
+        return None, "no per-item scores (published reference)"
+    items = entry.items()
+    if items is None:
+        return None, "no per-item scores saved with this result"
+    if entry.split not in items:
+        return None, f"per-item scores lack split {entry.split!r}"
+    return items[entry.split], ""
+
+
+def _why_incomparable(a: TaskScore, b: TaskScore) -> str:
+    if a.split and b.split and a.split != b.split and "published" not in (a.split, b.split):
+        return f"different splits ({a.split} vs {b.split})"
+    if a.dataset_revision and b.dataset_revision and a.dataset_revision != b.dataset_revision:
+        return "different dataset revisions"
+    if a.origin == b.origin == "run" and a.protocol and b.protocol and a.protocol != b.protocol:
+        return "different protocols"
+    return ""
+
+
+def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | None = None,
+            method: str = "bootstrap", n_resamples: int = sig.DEFAULT_RESAMPLES, seed: int = sig.DEFAULT_SEED,
+            alpha: float = 0.05, correction: str = "holm") -> Comparison:
+    names = list(tasks) if tasks else [t for t in baseline.tasks if t in candidate.tasks]
+    rows, tests = [], {}
+    for task in names:
+        a, b = baseline.tasks.get(task), candidate.tasks.get(task)
+        if a is None or b is None:
+            continue
+        row = {"Task": task, "Type": a.task_type or b.task_type or "?", "Split": b.split or a.split,
+               "Baseline": a.score, "Candidate": b.score, "Delta": b.score - a.score,
+               "CI low": math.nan, "CI high": math.nan, "p": math.nan, "Note": ""}
+        problem = _why_incomparable(a, b)
+        if problem:
+            row["Note"] = f"not tested: {problem}"
+        else:
+            items_a, why_a = _items_for(a)
+            items_b, why_b = _items_for(b)
+            if items_a is None or items_b is None:
+                row["Note"] = "not tested: " + (why_a or why_b)
+            else:
+                try:
+                    paired = sig.pair_items(row["Type"], b.metric or a.metric, items_a, items_b)
+                except sig.NotPaired as exc:
+                    row["Note"] = f"not tested: {exc}"
+                else:
+                    result = sig.paired_test(paired, task, method, n_resamples, seed)
+                    tests[task] = result
+                    row.update({"CI low": result.ci_low, "CI high": result.ci_high, "p": result.p_value,
+                                "Note": f"{result.n_items} items"})
+                    # the saved items must reproduce the saved scores, or the test would test something else
+                    for side, entry in (("baseline", a), ("candidate", b)):
+                        recomputed = 100.0 * sig.score(paired, side)
+                        if abs(recomputed - entry.score) > 1e-3:
+                            row["Note"] += f"; warning: {side} items give {recomputed:.4f}, file says {entry.score:.4f}"
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["Task", "Type", "Split", "Baseline", "Candidate", "Delta", "CI low",
+                                        "CI high", "p", "Note"])
+    tested = frame["p"].notna()
+    frame["p (Holm)"] = math.nan
+    if tested.any():
+        adjusted = sig.holm(frame.loc[tested, "p"].tolist()) if correction == "holm" else frame.loc[tested, "p"]
+        frame.loc[tested, "p (Holm)"] = list(adjusted)
+    decisive = "p (Holm)" if correction == "holm" else "p"
+    frame["Significant"] = frame[decisive].map(lambda p: "" if pd.isna(p) else ("yes" if p < alpha else "no"))
+    groups = _groups(frame, tests, alpha)
+    return Comparison(baseline, candidate, frame, groups,
+                      only_baseline=[t for t in names if t in baseline.tasks and t not in candidate.tasks],
+                      only_candidate=[t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)],
+                      tests=tests, method=method, alpha=alpha, correction=correction)
+
+
+def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float) -> pd.DataFrame:
+    rows = []
+    groups = [(t, frame[frame["Type"] == t]) for t in dict.fromkeys(frame["Type"])] + [("All tasks", frame)]
+    for name, part in groups:
+        if part.empty:
+            continue
+        row = {"Group": name, "Tasks": len(part), "Baseline": part["Baseline"].mean(),
+               "Candidate": part["Candidate"].mean(), "Delta": part["Delta"].mean(),
+               "CI low": math.nan, "CI high": math.nan, "p": math.nan, "Significant": "", "Note": ""}
+        missing = [t for t in part["Task"] if t not in tests]
+        if missing:
+            row["Note"] = f"not tested: {len(missing)} of {len(part)} task(s) without a paired test"
+        else:
+            delta, low, high, p = sig.mean_of_tests([tests[t] for t in part["Task"]])
+            row.update({"CI low": low, "CI high": high, "p": p, "Significant": "yes" if p < alpha else "no",
+                        "Note": "mean over tasks"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(value, digits=2, signed=False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _p(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.4f}" if value >= 0.0001 else f"{value:.1e}"
+
+
+def report(comparison: Comparison) -> str:
+    """Markdown: the per-task table, then the per-type and overall table."""
+    from .tables import frame_to_markdown
+
+    c = comparison
+    tasks = pd.DataFrame({
+        "Task": c.tasks["Task"], "Type": c.tasks["Type"], "Split": c.tasks["Split"],
+        "Baseline": c.tasks["Baseline"].map(_fmt), "Candidate": c.tasks["Candidate"].map(_fmt),
+        "Delta": c.tasks["Delta"].map(lambda v: _fmt(v, signed=True)),
+        "95% CI": [f"[{_fmt(lo, signed=True)}, {_fmt(hi, signed=True)}]" if not math.isnan(lo) else "-"
+                   for lo, hi in zip(c.tasks["CI low"], c.tasks["CI high"])],
+        "p": c.tasks["p"].map(_p), "p (Holm)": c.tasks["p (Holm)"].map(_p),
+        "Significant": c.tasks["Significant"].replace("", "-"), "Note": c.tasks["Note"]})
+    if c.correction != "holm":
+        tasks = tasks.drop(columns=["p (Holm)"])
+    groups = pd.DataFrame({
+        "Group": c.groups["Group"], "Tasks": c.groups["Tasks"], "Baseline": c.groups["Baseline"].map(_fmt),
+        "Candidate": c.groups["Candidate"].map(_fmt), "Delta": c.groups["Delta"].map(lambda v: _fmt(v, signed=True)),
+        "95% CI": [f"[{_fmt(lo, signed=True)}, {_fmt(hi, signed=True)}]" if not math.isnan(lo) else "-"
+                   for lo, hi in zip(c.groups["CI low"], c.groups["CI high"])],
+        "p": c.groups["p"].map(_p), "Significant": c.groups["Significant"].replace("", "-"),
+        "Note": c.groups["Note"]}) if len(c.groups) else pd.DataFrame()
+    lines = [f"## {c.candidate.label} vs baseline {c.baseline.label}", "",
+             f"Scores x100; delta = candidate - baseline. Test: paired {c.method}, "
+             f"{next(iter(c.tests.values())).n_resamples if c.tests else sig.DEFAULT_RESAMPLES} resamples, "
+             f"seed {next(iter(c.tests.values())).seed if c.tests else sig.DEFAULT_SEED}; significant at "
+             f"alpha = {c.alpha}" + (" after Holm correction over the tasks." if c.correction == "holm" else "."), ""]
+    lines.append(frame_to_markdown(tasks) if len(tasks) else "(no task in common)")
+    if len(groups):
+        lines += ["", frame_to_markdown(groups)]
+    if c.only_baseline:
+        lines += ["", f"Only in the baseline (not compared): {', '.join(c.only_baseline)}"]
+    if c.only_candidate:
+        lines += ["", f"Only in the candidate (not compared): {', '.join(c.only_candidate)}"]
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""The regression gate behind ``cmteb-eval check``.
+
+Exit codes: 0 when no task's main score fell by more than its tolerance (points, x100),
+1 when one did (each regression is named), 2 on bad input. Results that cannot be
+compared (a task missing on either side, a different dataset revision, protocol, main
+metric or split) are bad input, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from .errors import UserError
+from .scoreset import ModelScores
+
+DEFAULT_TOLERANCE = 0.5
+
+
+class IncomparableResultsError(UserError):
+    """Baseline and candidate results cannot be compared (exit 2)."""
+
+
+@dataclass
+class GateRow:
+    task: str
+    split: str
+    baseline: float
+    candidate: float
+    tolerance: float
+
+    @property
+    def delta(self) -> float:
+        return self.candidate - self.baseline
+
+    @property
+    def regressed(self) -> bool:
+        return self.delta < -self.tolerance - 1e-9
+
+
+@dataclass
+class GateResult:
+    baseline: ModelScores
+    candidate: ModelScores
+    rows: list[GateRow] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[GateRow]:
+        return [r for r in self.rows if r.regressed]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+    def report(self) -> str:
+        from .tables import frame_to_markdown
+
+        frame = pd.DataFrame({
+            "Task": [r.task for r in self.rows], "Split": [r.split for r in self.rows],
+            "Baseline": [f"{r.baseline:.2f}" for r in self.rows], "Candidate": [f"{r.candidate:.2f}" for r in self.rows],
+            "Delta": [f"{r.delta:+.2f}" for r in self.rows], "Tolerance": [f"{r.tolerance:.2f}" for r in self.rows],
+            "Status": ["REGRESSION" if r.regressed else "ok" for r in self.rows]})
+        lines = [f"Baseline:  {self.baseline.name} ({self.baseline.source})",
+                 f"Candidate: {self.candidate.name} ({self.candidate.source})", "", frame_to_markdown(frame), ""]
+        if self.regressions:
+            lines.append(f"FAIL: {len(self.regressions)} regression(s) beyond tolerance:")
+            lines += [f"  {r.task} ({r.split}): {r.baseline:.2f} -> {r.candidate:.2f} "
+                      f"({r.delta:+.2f} points, tolerance {r.tolerance:.2f})" for r in self.regressions]
+        else:
+            lines.append(f"PASS: no task fell by more than its tolerance ({len(self.rows)} task split(s) checked).")
+        return "\n".join(lines)
+
+
+def load_tolerances(path: str | Path | None, default: float) -> tuple[float, dict[str, float]]:
+    """Per-task tolerances from a JSON or TOML file: ``{"default": 0.5, "STSB": 1.0, ...}``
+    (or the same under a ``tasks`` key)."""
+    if path is None:
+        return default, {}
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"Tolerance file {path} cannot be read: {exc}.",
+                        'Write JSON or TOML like {"default": 0.5, "STSB": 1.0} (points).') from None
+    if not isinstance(data, dict):
+        raise UserError(f"Tolerance file {path} must hold an object of task: points.",
+                        'Write JSON or TOML like {"default": 0.5, "STSB": 1.0}.')
+    tasks = dict(data.get("tasks", {})) if isinstance(data.get("tasks"), dict) else {}
+    tasks.update({k: v for k, v in data.items() if k not in ("tasks", "default")})
+    default = data.get("default", default)
+    for name, value in [("default", default), *tasks.items()]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise UserError(f"Tolerance file {path}: {name!r} must be a non-negative number of points, got {value!r}.",
+                            "Use e.g. 0.5 for half a point.")
+    return float(default), {k: float(v) for k, v in tasks.items()}
+
+
+def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | None = None,
+          tolerance: float = DEFAULT_TOLERANCE, per_task: dict[str, float] | None = None) -> GateResult:
+    """Compare every split of every task; raises ``IncomparableResultsError`` listing every problem."""
+    if tolerance < 0 or not math.isfinite(tolerance):
+        raise UserError(f"--tolerance must be a non-negative number of points, got {tolerance}.", "Use e.g. 0.5.")
+    per_task = per_task or {}
+    names = list(dict.fromkeys(tasks)) if tasks else list(baseline.tasks)
+    problems: list[str] = []
+    for side, model in (("baseline", baseline), ("candidate", candidate)):
+        missing = [t for t in names if t not in model.tasks]
+        if missing:
+            problems.append(f"the {side} ({model.source}) has no result for: {', '.join(missing)}")
+    result = GateResult(baseline, candidate)
+    for task in names:
+        a, b = baseline.tasks.get(task), candidate.tasks.get(task)
+        if a is None or b is None:
+            continue
+        for what, left, right in (("dataset revision", a.dataset_revision, b.dataset_revision),
+                                  ("protocol", a.protocol, b.protocol), ("main metric", a.metric, b.metric)):
+            if left != right:
+                problems.append(f"{task}: different {what} (baseline {left!r}, candidate {right!r})")
+        missing_splits = [s for s in a.splits if s not in b.splits]
+        if missing_splits:
+            problems.append(f"{task}: the candidate lacks split(s) {', '.join(missing_splits)}")
+        for split, score in a.splits.items():
+            if split in b.splits:
+                result.rows.append(GateRow(task, split, score, b.splits[split], per_task.get(task, tolerance)))
+    if problems:
+        raise IncomparableResultsError(
+            "The results cannot be compared:\n  " + "\n  ".join(problems),
+            "\nRun baseline and candidate on the same tasks, dataset revisions and protocol "
+            "(or restrict the check with --tasks).")
+    return result

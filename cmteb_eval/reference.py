@@ -1,0 +1,118 @@
+"""Published reference scores shipped with the package (``published_reference.json``).
+
+Two kinds of facts, each with its source and protocol:
+
+- per-task main scores of published models (the public MTEB results repository for the
+  BGE embedders and all-MiniLM-L6-v2; the BGE model card's reranking table for the BGE
+  rerankers), turned into ``ModelScores`` so tables and comparisons can use them beside
+  the user's own runs;
+- the rows of the BGE model card's MTEB, C-MTEB and reranking tables as printed
+  (aggregates only), shown as-is and used to check that our averaging reproduces them.
+
+A published score whose split or subset differs from our task card's (e.g. an English
+AmazonReviews score filed under the name of the Chinese task) is not used in its column;
+it is listed in the model's ``notes`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+from .errors import UnknownNameError, close_matches
+from .scoreset import ModelScores, TaskScore
+
+DATA_FILE = "published_reference.json"
+# Names the published files use for tasks our registry names otherwise.
+TASK_ALIASES = {"CMedQAv1-reranking": "CMedQAv1", "CMedQAv2-reranking": "CMedQAv2"}
+PUBLISHED_PREFIX = "published:"
+
+
+@lru_cache(maxsize=1)
+def reference_data() -> dict[str, Any]:
+    return json.loads((files("cmteb_eval") / DATA_FILE).read_text(encoding="utf-8"))
+
+
+def source_title(key: str) -> str:
+    return reference_data()["sources"][key]["title"]
+
+
+def published_model_names() -> list[str]:
+    return list(reference_data()["models"])
+
+
+def _registry():
+    from .registry import Registry
+
+    return Registry.load()
+
+
+def published_model(name: str, registry=None) -> ModelScores:
+    """A published model's per-task scores (x100) as ``ModelScores``; ``name`` is case-insensitive."""
+    models = reference_data()["models"]
+    key = {n.lower(): n for n in models}.get(name.lower().removeprefix(PUBLISHED_PREFIX))
+    if key is None:
+        hint = close_matches(name, list(models))
+        raise UnknownNameError(f"No published reference scores for {name!r}.",
+                               (hint + " " if hint else "") + f"Known: {', '.join(models)}.")
+    entry = models[key]
+    registry = registry if registry is not None else _registry()
+    source = source_title(entry["source"])
+    model = ModelScores(key, "published", source, dimension=card_dimension(key))
+    for raw_task, fact in entry["tasks"].items():
+        task = TASK_ALIASES.get(raw_task, raw_task)
+        spec = registry.tasks.get(task) if registry is not None else None
+        split, subset = fact.get("split"), fact.get("subset")
+        if spec is not None:
+            wanted_split = spec.eval_splits[0]
+            # a missing split or subset in the published entry means "not recorded", not "different"
+            if (split is not None and split != wanted_split) or (subset is not None and subset != spec.dataset.subset):
+                model.notes.append(f"{raw_task}: published for split {split!r}, subset {subset!r}; our card "
+                                   f"evaluates split {wanted_split!r}, subset {spec.dataset.subset!r}: not used")
+                continue
+            split = split or wanted_split
+        version = fact.get("mteb_version")
+        model.tasks[task] = TaskScore(
+            task=task, task_type=fact.get("type"), split=split, score=float(fact["score"]), metric=fact.get("metric"),
+            splits={split or "published": float(fact["score"])}, origin="published",
+            source=fact.get("source", source), subset=subset,
+            protocol=(f"mteb {version}" if version else entry["protocol"]),
+            versions={"mteb": version} if version else {},
+        )
+    return model
+
+
+def all_published_models(registry=None) -> list[ModelScores]:
+    registry = registry if registry is not None else _registry()
+    return [published_model(name, registry) for name in published_model_names()]
+
+
+def find_published_for(name: str) -> str | None:
+    """The published model a run's name refers to (``org/name`` or the folder form ``org__name``)."""
+    candidates = {n.lower(): n for n in published_model_names()}
+    for form in (name, name.replace("__", "/")):
+        if form.lower() in candidates:
+            return candidates[form.lower()]
+    tails = {n.split("/")[-1].lower(): n for n in published_model_names()}
+    return tails.get(name.replace("__", "/").split("/")[-1].lower())
+
+
+def card_dimension(model: str) -> int | None:
+    """The embedding dimension the model card's tables print for ``model`` (org prefix optional)."""
+    for table in reference_data()["model_card_tables"].values():
+        name_column, columns = table["columns"][0], table["columns"]
+        dimension_column = next((c for c in columns if c in ("Embedding dimension", "Dimension")), None)
+        for row in table["rows"] if dimension_column else []:
+            if row[name_column].split("/")[-1].lower() == model.split("/")[-1].lower():
+                return int(row[dimension_column])
+    return None
+
+
+def card_table(key: str) -> dict[str, Any]:
+    """One of the model card's printed tables: ``mteb``, ``cmteb`` or ``reranking``."""
+    tables = reference_data()["model_card_tables"]
+    if key not in tables:
+        raise UnknownNameError(f"No model card table {key!r}.", f"Known: {', '.join(tables)}.")
+    return tables[key]

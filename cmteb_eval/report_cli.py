@@ -1,0 +1,277 @@
+"""Subcommands that turn result files into answers: ``table``, ``reproduce``, ``compare``,
+``check`` and ``plot`` (registered by cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types")
+
+
+def _split_names(values) -> list[str]:
+    return [name for value in values or [] for name in value.replace(",", " ").split() if name]
+
+
+def add_report_parsers(commands) -> None:
+    table = commands.add_parser("table", help="leaderboard tables (C-MTEB, MTEB, reranking, per type) from result files")
+    table.add_argument("paths", nargs="*", help="output folders, model folders or result files")
+    table.add_argument("--published", nargs="*", metavar="MODEL",
+                       help="add the shipped published per-task scores (all models, or those named)")
+    table.add_argument("--card", action="store_true", help="add the BGE model card's printed rows")
+    table.add_argument("--table", action="append", default=[], dest="tables",
+                       help=f"which tables: {', '.join(TABLE_CHOICES)} or a task type (repeatable; "
+                            "default: cmteb and types)")
+    table.add_argument("--tasks", nargs="+", action="extend", help="tasks of the per-type tables (default: all found)")
+    table.add_argument("--benchmark", action="append", default=[], help="tasks of the per-type tables from a benchmark")
+    table.add_argument("--format", default="markdown", choices=["markdown", "csv", "html", "latex"])
+    table.add_argument("--sort", help="sort rows by this column (e.g. Avg, STS, Model)")
+    table.add_argument("--ascending", action="store_true", help="sort ascending (default: descending)")
+    table.add_argument("--output", help="write to this file instead of printing")
+    table.add_argument("--task-file", action="append", default=[], help="also load this task card")
+
+    rep = commands.add_parser("reproduce", help="our scores against the published ones, task by task")
+    rep.add_argument("paths", nargs="+", help="output folders, model folders or result files")
+    rep.add_argument("--reference", help="published model to compare with (default: matched by model name)")
+    rep.add_argument("--tolerance", type=float, default=0.05, help="points (x100) a task may differ (default 0.05)")
+
+    cmp_ = commands.add_parser("compare", help="per-task, per-type and overall deltas with paired significance tests")
+    cmp_.add_argument("models", nargs="+", metavar="PATH",
+                      help="baseline first, then candidates: model folders, result files, or published:MODEL")
+    _add_test_arguments(cmp_)
+    cmp_.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
+    cmp_.add_argument("--output", help="also write the Markdown report to this file")
+    cmp_.add_argument("--json", dest="json_path", help="write the comparison as JSON to this file")
+
+    chk = commands.add_parser("check", help="regression gate: exit 1 when a task's main score fell beyond tolerance")
+    chk.add_argument("--baseline", required=True, help="output folder (one model), model folder or result file")
+    chk.add_argument("--candidate", required=True, help="output folder (one model), model folder or result file")
+    chk.add_argument("--tolerance", type=float, default=0.5, help="points (x100) a score may fall (default 0.5)")
+    chk.add_argument("--tolerance-file", help='per-task tolerances, JSON or TOML: {"default": 0.5, "STSB": 1.0}')
+    chk.add_argument("--tasks", nargs="+", action="extend", help="only these tasks (default: all of the baseline)")
+
+    plot = commands.add_parser("plot", help="charts: per-type bars, per-task deltas, score versus speed")
+    plot.add_argument("kind", choices=["types", "delta", "speed"])
+    plot.add_argument("paths", nargs="*", help="results (for delta: baseline then candidate); published:MODEL allowed")
+    plot.add_argument("--output", "-o", required=True, help="image file: .png, .svg or .pdf")
+    plot.add_argument("--published", nargs="*", metavar="MODEL", help="add published references (types only)")
+    plot.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
+    plot.add_argument("--title", help="chart title")
+    _add_test_arguments(plot)
+
+
+def _add_test_arguments(parser) -> None:
+    parser.add_argument("--method", choices=["bootstrap", "permutation"], default="bootstrap",
+                        help="paired test (default: bootstrap)")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap/permutation resamples (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--no-correction", action="store_true",
+                        help="judge significance on raw p-values instead of Holm-corrected ones")
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _registry(task_files=()):
+    from .registry import Registry
+
+    return Registry.load(task_files)
+
+
+def _load_models(paths, registry, published=None):
+    from .reference import PUBLISHED_PREFIX, all_published_models, published_model
+    from .scoreset import load_path
+
+    models = []
+    for path in paths:
+        if str(path).startswith(PUBLISHED_PREFIX):
+            models.append(published_model(str(path), registry))
+        else:
+            models.extend(load_path(path, registry))
+    if published is not None:
+        models.extend(all_published_models(registry) if not published
+                      else [published_model(name, registry) for name in _split_names(published)])
+    return models
+
+
+def _load_single(path, role, registry):
+    from .reference import PUBLISHED_PREFIX, published_model
+    from .scoreset import load_one_model
+
+    if str(path).startswith(PUBLISHED_PREFIX):
+        return published_model(str(path), registry)
+    return load_one_model(path, role, registry)
+
+
+def _write_or_print(text: str, output: str | None) -> None:
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"Wrote {output}")
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+
+
+def _check_test_arguments(args) -> None:
+    if args.resamples < 100:
+        raise UserError(f"--resamples must be at least 100, got {args.resamples}.", "Use 1000 or more.")
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.", "Use e.g. 0.05.")
+
+
+# ------------------------------------------------------------------ commands
+
+
+def command_table(args: argparse.Namespace) -> int:
+    from . import tables as T
+    from .taskspec import TASK_TYPES
+
+    if not args.paths and args.published is None and not args.card:
+        raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
+    registry = _registry(args.task_file)
+    models = _load_models(args.paths, registry, args.published)
+    task_types = {name: spec.type for name, spec in registry.tasks.items()}
+    for model in models:
+        for task, entry in model.tasks.items():
+            task_types.setdefault(task, entry.task_type)
+    wanted = args.tables or ["cmteb", "types"]
+    cmteb_tasks = list(registry.benchmark("cmteb").tasks)
+    chosen = _split_names(args.tasks)
+    for bench in args.benchmark:
+        chosen += list(registry.benchmark(bench).tasks)
+    found = list(dict.fromkeys(t for m in models for t in m.tasks))
+    order = {t: i for i, t in enumerate([*cmteb_tasks, *registry.tasks])}
+    universe = chosen or sorted(found, key=lambda t: (order.get(t, len(order)), t))
+    by_lower = {t.lower(): t for t in TASK_TYPES}
+    out = []
+    for name in wanted:
+        key = name.lower()
+        if key == "cmteb":
+            out.append(T.cmteb_table(models, task_types, cmteb_tasks, args.card))
+        elif key == "mteb":
+            out.append(T.mteb_table(models, args.card))
+        elif key == "reranking":
+            out.append(T.reranking_table(models, args.card))
+        elif key in ("types", *by_lower):
+            types = [by_lower[key]] if key in by_lower else \
+                [t for t in TASK_TYPES if any(task_types.get(u) == t for u in universe)]
+            for task_type in types:
+                tasks = [t for t in universe if task_types.get(t) == task_type]
+                if tasks and models:
+                    out.append(T.type_table(models, task_type, tasks))
+        else:
+            raise UserError(f"Unknown table {name!r}.", f"Use {', '.join(TABLE_CHOICES)} or a task type "
+                                                        f"({', '.join(TASK_TYPES)}).")
+    if not out:
+        raise UserError("No table to show: the results hold no task of the tables asked for.",
+                        "Check the paths, or ask for another --table.")
+    out = [t.sorted_by(args.sort, args.ascending) for t in out]
+    if args.sort and not any(args.sort.lower() in [c.lower() for c in ("Model", *t.frame.columns)] for t in out):
+        raise UserError(f"No table has a column {args.sort!r}.", "Sort by Model, Avg or a task or type column.")
+    notes = [f"{m.label}: {note}" for m in models for note in m.notes]
+    text = T.render(out, args.format)
+    _write_or_print(text, args.output)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def command_reproduce(args: argparse.Namespace) -> int:
+    from .reference import find_published_for, published_model
+    from .reproduce import reproduce
+
+    if args.tolerance < 0:
+        raise UserError(f"--tolerance must not be negative, got {args.tolerance}.", "Use e.g. 0.05.")
+    registry = _registry()
+    models = _load_models(args.paths, registry)
+    reports, code = [], 0
+    for model in models:
+        reference_name = args.reference or find_published_for(model.name)
+        if reference_name is None:
+            raise UserError(f"No published scores are shipped for {model.name!r}.",
+                            "Pass --reference with one of the models 'cmteb-eval table --published' lists.")
+        result = reproduce(model, published_model(reference_name, registry), args.tolerance)
+        reports.append(result.report())
+        code = max(code, result.exit_code)
+    print("\n\n".join(reports))
+    return code
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, report
+
+    _check_test_arguments(args)
+    if len(args.models) < 2:
+        raise UserError("compare needs a baseline and at least one candidate.", "Pass two or more paths.")
+    registry = _registry()
+    baseline = _load_single(args.models[0], "baseline", registry)
+    results = [compare(baseline, _load_single(path, "candidate", registry), _split_names(args.tasks) or None,
+                       args.method, args.resamples, args.seed, args.alpha,
+                       "none" if args.no_correction else "holm") for path in args.models[1:]]
+    text = "\n\n".join(report(r) for r in results) + "\n"
+    print(text, end="")
+    if args.output:
+        _write_or_print(text, args.output)
+    if args.json_path:
+        payload = [{"baseline": r.baseline.name, "candidate": r.candidate.name, "method": r.method,
+                    "alpha": r.alpha, "correction": r.correction,
+                    "tasks": json.loads(r.tasks.to_json(orient="records")),
+                    "groups": json.loads(r.groups.to_json(orient="records"))} for r in results]
+        Path(args.json_path).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from .gate import check, load_tolerances
+
+    registry = _registry()
+    default, per_task = load_tolerances(args.tolerance_file, args.tolerance)
+    baseline = _load_single(args.baseline, "baseline", registry)
+    candidate = _load_single(args.candidate, "candidate", registry)
+    result = check(baseline, candidate, _split_names(args.tasks) or None, default, per_task)
+    print(result.report())
+    return result.exit_code
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    from . import plots
+
+    registry = _registry()
+    tasks = _split_names(args.tasks) or None
+    if args.kind == "delta":
+        from .compare import compare
+
+        _check_test_arguments(args)
+        if len(args.paths) != 2:
+            raise UserError("plot delta needs exactly two paths: the baseline, then the candidate.",
+                            "e.g. cmteb-eval plot delta results/base results/new -o delta.png")
+        comparison = compare(_load_single(args.paths[0], "baseline", registry),
+                             _load_single(args.paths[1], "candidate", registry), tasks, args.method,
+                             args.resamples, args.seed, args.alpha, "none" if args.no_correction else "holm")
+        path = plots.delta_chart(comparison, args.output, args.title)
+    else:
+        models = _load_models(args.paths, registry, args.published)
+        if not models:
+            raise UserError("No models to plot.", "Pass results folders (or --published for the types chart).")
+        if args.kind == "types":
+            task_types = {name: spec.type for name, spec in registry.tasks.items()}
+            for model in models:
+                for task, entry in model.tasks.items():
+                    task_types.setdefault(task, entry.task_type)
+            # by default the tasks of the user's runs (published references are compared on those)
+            runs = [m for m in models if m.origin == "run"] or models
+            universe = tasks or list(dict.fromkeys(t for m in runs for t in m.tasks))
+            path = plots.type_bars(models, task_types, universe, args.output, args.title)
+        else:
+            path = plots.score_speed(models, args.output, tasks, args.title)
+    print(f"Wrote {path}")
+    return 0
+
+
+REPORT_COMMANDS = {"table": command_table, "reproduce": command_reproduce, "compare": command_compare,
+                   "check": command_check, "plot": command_plot}

@@ -1,0 +1,176 @@
+"""Main scores of models, from result files or from published references, in one shape.
+
+Tables, reproduction reports, comparisons, the regression gate and plots all read
+``ModelScores``: one model's main score per task (x100, as leaderboards print them),
+with where each number came from and how it was made.
+
+A path given by the user may be an output folder as ``run --output-dir`` writes it
+(one sub-folder per model), one model's folder, or a single result file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .results import read_result
+
+
+@dataclass
+class TaskScore:
+    """One model's main score on one task; ``splits`` holds every split's main score (x100)."""
+
+    task: str
+    task_type: str | None
+    split: str | None  # the split shown in tables
+    score: float  # x100
+    metric: str | None = None
+    splits: dict[str, float] = field(default_factory=dict)
+    origin: str = "run"  # "run" or "published"
+    source: str = ""  # a file path or the name of a published source
+    protocol: str | None = None
+    dataset_revision: str | None = None
+    subset: str | None = None
+    versions: dict[str, Any] = field(default_factory=dict)
+    evaluation_time: float | None = None
+    items_path: Path | None = None
+
+    def items(self) -> dict[str, Any] | None:
+        """Per-item values saved with the result: ``{split: {...}}``, or None when there are none."""
+        if self.items_path is None or not self.items_path.exists():
+            return None
+        try:
+            data = json.loads(self.items_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"Per-item file {self.items_path} cannot be read: {exc}.",
+                            "Delete it and rerun the task to write it again.") from None
+        splits = data.get("splits") if isinstance(data, dict) else None
+        if not isinstance(splits, dict):
+            raise UserError(f"Per-item file {self.items_path} has no 'splits' object.",
+                            "Delete it and rerun the task to write it again.")
+        return splits
+
+
+@dataclass
+class ModelScores:
+    name: str
+    origin: str  # "run" or "published"
+    source: str  # folder path, or the published source's title
+    tasks: dict[str, TaskScore] = field(default_factory=dict)
+    dimension: int | None = None
+    max_length: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.origin == "run" else f"{self.name} (published)"
+
+    def score(self, task: str) -> float | None:
+        entry = self.tasks.get(task)
+        return None if entry is None else entry.score
+
+
+def _registry():
+    from .registry import Registry
+
+    try:
+        return Registry.load()
+    except UserError:
+        return None
+
+
+def main_split(task: str, splits: list[str], registry=None) -> str:
+    """The split tables show: the task card's first eval split when present, else the first split."""
+    if registry is not None and task in registry.tasks:
+        for split in registry.tasks[task].eval_splits:
+            if split in splits:
+                return split
+    return splits[0]
+
+
+def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> TaskScore:
+    task = str(data["task_name"])
+    harness = data.get("harness") if isinstance(data.get("harness"), dict) else {}
+    splits: dict[str, float] = {}
+    subset = None
+    for split, entries in (data.get("scores") or {}).items():
+        if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict) \
+                or not isinstance(entries[0].get("main_score"), (int, float)):
+            raise UserError(f"Result file {path}: split {split!r} has no numeric main_score.",
+                            "Pass a file written by 'cmteb-eval run' or by mteb.")
+        splits[str(split)] = 100.0 * float(entries[0]["main_score"])
+        subset = entries[0].get("hf_subset", subset)
+    if not splits:
+        raise UserError(f"Result file {path} holds no scores.", "Rerun the task to write it again.")
+    task_type = harness.get("task_type")
+    if task_type is None and registry is not None and task in registry.tasks:
+        task_type = registry.tasks[task].type
+    split = main_split(task, list(splits), registry)
+    items_path = path.parent / "items" / f"{task}.json"
+    return TaskScore(
+        task=task, task_type=task_type, split=split, score=splits[split], metric=harness.get("main_metric"),
+        splits=splits, origin="run", source=str(path), protocol=harness.get("protocol"),
+        dataset_revision=data.get("dataset_revision"), subset=subset,
+        versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
+                  "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
+        evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
+        items_path=items_path if items_path.exists() else None,
+    )
+
+
+def _is_result_file(path: Path) -> bool:
+    return path.suffix == ".json" and not path.name.startswith(".")
+
+
+def _model_name(folder: Path, results: list[dict[str, Any]]) -> str:
+    for data in results:
+        name = (data.get("harness") or {}).get("model_name") if isinstance(data.get("harness"), dict) else None
+        if name:
+            return str(name)
+    return folder.name.replace("__", "/")
+
+
+def load_model_folder(folder: Path, files: list[Path] | None = None, registry=None) -> ModelScores:
+    files = files if files is not None else sorted(p for p in folder.glob("*.json") if _is_result_file(p))
+    raw = [(path, read_result(path)) for path in files]
+    model = ModelScores(_model_name(folder, [d for _, d in raw]), "run", str(folder))
+    for path, data in raw:
+        entry = task_score_from_result(data, path, registry)
+        model.tasks[entry.task] = entry
+        info = (data.get("harness") or {}).get("model") or {}
+        model.dimension = model.dimension or info.get("embedding_dimension")
+        model.max_length = model.max_length or info.get("max_length")
+    return model
+
+
+def load_path(path: str | Path, registry=None) -> list[ModelScores]:
+    """Every model found at PATH: an output folder, one model's folder, or a single result file."""
+    path = Path(path)
+    registry = registry if registry is not None else _registry()
+    if path.is_file():
+        return [load_model_folder(path.parent, [path], registry)]
+    if not path.is_dir():
+        raise UserError(f"Results path {path} does not exist.",
+                        "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")
+    files = sorted(p for p in path.glob("*.json") if _is_result_file(p))
+    if files:
+        return [load_model_folder(path, files, registry)]
+    models = [load_model_folder(sub, None, registry) for sub in sorted(path.iterdir())
+              if sub.is_dir() and sub.name != "items" and any(_is_result_file(p) for p in sub.glob("*.json"))]
+    if not models:
+        raise UserError(f"No result files found in {path}.",
+                        "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")
+    return models
+
+
+def load_one_model(path: str | Path, role: str, registry=None) -> ModelScores:
+    """Exactly one model at PATH (the gate and comparisons need one baseline, one candidate)."""
+    models = load_path(path, registry)
+    if len(models) != 1:
+        names = ", ".join(m.name for m in models)
+        raise UserError(f"The {role} path {path} holds results of {len(models)} models ({names}).",
+                        "Pass one model's folder inside it, or a single result file.")
+    return models[0]

@@ -1,0 +1,284 @@
+"""Leaderboard tables as the BGE model card prints them, computed with pandas.
+
+- C-MTEB: Model, Embedding dimension, Avg, Retrieval, STS, PairClassification,
+  Classification, Reranking, Clustering. Avg is the mean over *tasks* (not over the
+  type averages), over the 35 tasks of the ``cmteb`` benchmark: that is the set whose
+  per-task published scores reproduce the card's printed rows (the card's text speaks of
+  31 datasets, but its numbers include STS22, AmazonReviews and the two MASSIVE tasks;
+  tests/test_tables.py checks every row).
+- MTEB: the 56 English tasks, grouped as in the card.
+- Reranking: the six columns of the card's reranking table and their mean.
+- One table per task type, every task a column, plus their mean.
+
+A model missing any task of an average gets no value for it ("-"): a partial average
+would pretend to be complete.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from .errors import UserError
+from .scoreset import ModelScores
+
+CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
+RERANKING_TASKS = ("T2Reranking", "T2RerankingZh2En", "T2RerankingEn2Zh", "MMarcoReranking", "CMedQAv1", "CMedQAv2")
+# The 56 English MTEB (v1) tasks behind the card's MTEB table, by the card's column.
+MTEB_GROUPS: dict[str, tuple[str, ...]] = {
+    "Retrieval (15)": ("ArguAna", "ClimateFEVER", "CQADupstackRetrieval", "DBPedia", "FEVER", "FiQA2018",
+                       "HotpotQA", "MSMARCO", "NFCorpus", "NQ", "QuoraRetrieval", "SCIDOCS", "SciFact",
+                       "Touche2020", "TRECCOVID"),
+    "Clustering (11)": ("ArxivClusteringP2P", "ArxivClusteringS2S", "BiorxivClusteringP2P", "BiorxivClusteringS2S",
+                        "MedrxivClusteringP2P", "MedrxivClusteringS2S", "RedditClustering", "RedditClusteringP2P",
+                        "StackExchangeClustering", "StackExchangeClusteringP2P", "TwentyNewsgroupsClustering"),
+    "Pair Classification (3)": ("SprintDuplicateQuestions", "TwitterSemEval2015", "TwitterURLCorpus"),
+    "Reranking (4)": ("AskUbuntuDupQuestions", "MindSmallReranking", "SciDocsRR", "StackOverflowDupQuestions"),
+    "STS (10)": ("BIOSSES", "SICK-R", "STS12", "STS13", "STS14", "STS15", "STS16", "STS17", "STS22", "STSBenchmark"),
+    "Summarization (1)": ("SummEval",),
+    "Classification (12)": ("AmazonCounterfactualClassification", "AmazonPolarityClassification",
+                            "AmazonReviewsClassification", "Banking77Classification", "EmotionClassification",
+                            "ImdbClassification", "MassiveIntentClassification", "MassiveScenarioClassification",
+                            "MTOPDomainClassification", "MTOPIntentClassification",
+                            "ToxicConversationsClassification", "TweetSentimentExtractionClassification"),
+}
+FORMATS = ("markdown", "csv", "html", "latex")
+MISSING = "-"
+
+
+@dataclass
+class Table:
+    """A leaderboard: rows are models, ``frame`` holds numbers (scores x100; NaN = missing)."""
+
+    key: str
+    title: str
+    frame: pd.DataFrame
+    score_columns: list[str]
+    info_columns: list[str] = field(default_factory=list)
+    sources: pd.Series | None = None  # per row: "run", "published", "model card"
+    note: str = ""
+
+    def sorted_by(self, column: str | None, ascending: bool = False) -> "Table":
+        if not column:
+            return self
+        if column.lower() in ("model", self.frame.index.name.lower() if self.frame.index.name else "model"):
+            order = sorted(self.frame.index, key=str.lower, reverse=not ascending)
+            frame = self.frame.loc[order]
+        else:
+            names = {c.lower(): c for c in self.frame.columns}
+            if column.lower() not in names:
+                return self  # other tables of the same document may have it; the CLI checks one does
+            frame = self.frame.sort_values(names[column.lower()], ascending=ascending, na_position="last",
+                                           kind="stable")
+        sources = None if self.sources is None else self.sources.loc[frame.index]
+        return Table(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note)
+
+
+# ------------------------------------------------------------------ building
+
+
+def task_matrix(models: Sequence[ModelScores], tasks: Iterable[str]) -> pd.DataFrame:
+    """Models x tasks main scores (x100); a task a model lacks is NaN."""
+    tasks = list(dict.fromkeys(tasks))
+    data = {m.label: {t: m.score(t) for t in tasks} for m in models}
+    frame = pd.DataFrame.from_dict(data, orient="index", columns=tasks, dtype="float64")
+    frame.index.name = "Model"
+    return frame
+
+
+def mean_over(frame: pd.DataFrame, tasks: Sequence[str]) -> pd.Series:
+    """The mean over ``tasks``, NaN for a model missing any of them (never a partial mean)."""
+    return frame.reindex(columns=list(tasks)).mean(axis=1, skipna=False)
+
+
+def _check_unique(models: Sequence[ModelScores]) -> None:
+    seen: dict[str, str] = {}
+    for model in models:
+        if model.label in seen:
+            raise UserError(f"Two results folders hold the model {model.label!r}: {seen[model.label]} and {model.source}.",
+                            "Give each run its own --model-name.")
+        seen[model.label] = model.source
+
+
+def _sources(models: Sequence[ModelScores]) -> pd.Series:
+    return pd.Series({m.label: m.origin for m in models}, dtype="object")
+
+
+def _with_card_rows(table: Table, card_key: str, columns: dict[str, str]) -> Table:
+    """Append the model card's printed rows (``columns`` maps our column to the card's)."""
+    from .reference import card_table
+
+    card = card_table(card_key)
+    name_column = card["columns"][0]
+    rows = {f"{row[name_column]} (model card)": {ours: row.get(theirs) for ours, theirs in columns.items()}
+            for row in card["rows"]}
+    extra = pd.DataFrame.from_dict(rows, orient="index", columns=list(table.frame.columns), dtype="float64")
+    frame = pd.concat([table.frame, extra]) if len(table.frame) else extra
+    frame.index.name = "Model"
+    sources = pd.concat([table.sources if table.sources is not None else pd.Series(dtype="object"),
+                         pd.Series("model card", index=extra.index, dtype="object")])
+    return Table(table.key, table.title, frame, table.score_columns, table.info_columns, sources, table.note)
+
+
+def cmteb_table(models: Sequence[ModelScores], task_types: dict[str, str], tasks: Sequence[str],
+                card_rows: bool = False) -> Table:
+    """The C-MTEB table over ``tasks`` (the ``cmteb`` benchmark); ``task_types`` maps task -> type."""
+    _check_unique(models)
+    matrix = task_matrix(models, tasks)
+    frame = pd.DataFrame(index=matrix.index)
+    frame["Embedding dimension"] = pd.Series({m.label: m.dimension for m in models}, dtype="float64")
+    frame["Avg"] = mean_over(matrix, tasks)
+    for task_type in CMTEB_TYPES:
+        frame[task_type] = mean_over(matrix, [t for t in tasks if task_types.get(t) == task_type])
+    table = Table("cmteb", f"C-MTEB ({len(tasks)} tasks; Avg = mean over tasks)", frame,
+                  ["Avg", *CMTEB_TYPES], ["Embedding dimension"], _sources(models))
+    if card_rows:
+        table = _with_card_rows(table, "cmteb", {c: c for c in frame.columns})
+    return table
+
+
+def mteb_table(models: Sequence[ModelScores], card_rows: bool = False) -> Table:
+    _check_unique(models)
+    all_tasks = [t for group in MTEB_GROUPS.values() for t in group]
+    matrix = task_matrix(models, all_tasks)
+    frame = pd.DataFrame(index=matrix.index)
+    frame["Dimension"] = pd.Series({m.label: m.dimension for m in models}, dtype="float64")
+    frame["Sequence Length"] = pd.Series({m.label: m.max_length for m in models}, dtype="float64")
+    frame["Average (56)"] = mean_over(matrix, all_tasks)
+    for column, group in MTEB_GROUPS.items():
+        frame[column] = mean_over(matrix, group)
+    table = Table("mteb", "MTEB (56 English tasks; Average = mean over tasks)", frame,
+                  ["Average (56)", *MTEB_GROUPS], ["Dimension", "Sequence Length"], _sources(models))
+    if card_rows:
+        table = _with_card_rows(table, "mteb", {c: c for c in frame.columns})
+    return table
+
+
+def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> Table:
+    _check_unique(models)
+    frame = task_matrix(models, RERANKING_TASKS)
+    frame["Avg"] = mean_over(frame, RERANKING_TASKS)
+    table = Table("reranking", "Reranking (MAP)", frame, [*RERANKING_TASKS, "Avg"], [], _sources(models))
+    if card_rows:
+        columns = {t: t for t in RERANKING_TASKS} | {"T2RerankingZh2En": "T2RerankingZh2En*",
+                                                     "T2RerankingEn2Zh": "T2RerankingEn2Zh*", "Avg": "Avg"}
+        table = _with_card_rows(table, "reranking", columns)
+    return table
+
+
+def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[str]) -> Table:
+    """Every task of one type as a column, then their mean."""
+    _check_unique(models)
+    frame = task_matrix(models, tasks)
+    frame["Avg"] = mean_over(frame, tasks)
+    return Table(f"type:{task_type}", f"{task_type} ({len(tasks)} tasks)", frame, [*tasks, "Avg"], [],
+                 _sources(models))
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _best(table: Table) -> dict[str, float]:
+    """The best (highest) value per score column, over rows that have one."""
+    return {c: table.frame[c].max() for c in table.score_columns if table.frame[c].notna().any()}
+
+
+def _cells(table: Table, bold: tuple[str, str]) -> pd.DataFrame:
+    """The table as display strings: 2 decimals, '-' for missing, the best per column in ``bold``."""
+    best = _best(table)
+    shown = pd.DataFrame(index=table.frame.index)
+    for column in table.frame.columns:
+        values = table.frame[column]
+        if column in table.info_columns:
+            shown[column] = values.map(lambda v: MISSING if pd.isna(v) else f"{int(v)}")
+        else:
+            shown[column] = values.map(lambda v, c=column: MISSING if pd.isna(v) else (
+                f"{bold[0]}{v:.2f}{bold[1]}" if c in best and math.isclose(v, best[c], abs_tol=1e-9) else f"{v:.2f}"))
+    if table.sources is not None and set(table.sources) != {"run"}:
+        shown["Source"] = table.sources.loc[shown.index]
+    return shown
+
+
+def frame_to_markdown(frame: pd.DataFrame) -> str:
+    """A frame of display strings as a Markdown table in the model card's style."""
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(map(cell, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def to_markdown(table: Table) -> str:
+    return frame_to_markdown(_cells(table, ("**", "**")).reset_index())
+
+
+def to_csv(table: Table) -> str:
+    frame = table.frame.copy()
+    if table.sources is not None:
+        frame["Source"] = table.sources.loc[frame.index]
+    return frame.to_csv(float_format="%.4f", lineterminator="\n")
+
+
+def to_html(table: Table) -> str:
+    shown = _cells(table, ("<strong>", "</strong>"))
+    body = shown.map(lambda v: v if v.startswith("<strong>") else html.escape(v)).reset_index()
+    body["Model"] = body["Model"].map(lambda v: html.escape(str(v)))
+    body.columns = [html.escape(str(c)) for c in body.columns]
+    return body.to_html(escape=False, index=False, border=0, classes="cmteb-table", na_rep=MISSING)
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group(0)], text)
+
+
+def to_latex(table: Table) -> str:
+    shown = _cells(table, ("\x01", "\x02"))
+    escaped = shown.map(lambda v: _latex_escape(v).replace("\x01", r"\textbf{").replace("\x02", "}"))
+    escaped.index = [_latex_escape(str(i)) for i in escaped.index]
+    escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
+    columns = "l" + "r" * len(escaped.columns)
+    lines = [r"\begin{table}[ht]", r"\centering", rf"\caption{{{_latex_escape(table.title)}}}",
+             rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
+             " & ".join(["Model", *escaped.columns]) + r" \\", r"\midrule"]
+    lines += [" & ".join([str(i), *row]) + r" \\" for i, row in zip(escaped.index, escaped.itertuples(index=False))]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines)
+
+
+RENDERERS = {"markdown": to_markdown, "csv": to_csv, "html": to_html, "latex": to_latex}
+
+
+def render(tables: Sequence[Table], fmt: str = "markdown") -> str:
+    """Several tables in one document of the given format, each titled."""
+    if fmt not in RENDERERS:
+        raise UserError(f"Unknown table format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
+    parts = []
+    for table in tables:
+        body = RENDERERS[fmt](table)
+        note = f" {table.note}" if table.note else ""
+        if fmt == "markdown":
+            parts.append(f"### {table.title}\n\n{body}" + (f"\n\n{table.note}" if table.note else ""))
+        elif fmt == "csv":
+            parts.append(f"# {table.title}{note}\n{body}")
+        elif fmt == "html":
+            parts.append(f"<h2>{html.escape(table.title)}</h2>\n{body}"
+                         + (f"\n<p>{html.escape(table.note)}</p>" if table.note else ""))
+        else:
+            parts.append(body)
+    if fmt == "html":
+        return ("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>cmteb-eval tables</title>\n"
+                "<style>table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}"
+                "th:first-child,td:first-child{text-align:left}</style></head>\n<body>\n"
+                + "\n".join(parts) + "\n</body>\n</html>\n")
+    return "\n\n".join(parts) + "\n"
