@@ -1,4 +1,4 @@
-"""Command line: ``cmteb-eval run|tasks``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
+"""Command line: ``cmteb-eval run|tasks|cache``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--benchmark", action="append", default=[], help="only tasks of this benchmark")
     tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
     tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
+
+    cache = commands.add_parser("cache", help="show or clear the persistent embedding cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache-dir", help="cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
     return parser
 
 
@@ -65,6 +69,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--max-length", type=int, help="override the max sequence length in tokens")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     run.add_argument("--offline", action="store_true", help="never contact the hub (sets HF_HUB_OFFLINE=1)")
+    run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
+    run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
+    run.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                     help="encoder runtime: torch (default) or onnx (onnxruntime, CPU float32)")
+    run.add_argument("--max-batch-tokens", type=int,
+                     help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -84,19 +94,29 @@ def command_run(args: argparse.Namespace) -> int:
     benchmarks = args.benchmark or ([] if task_names else ["demo"])
     specs = registry.select(task_names, benchmarks)
 
+    if args.max_batch_tokens is not None and args.max_batch_tokens < 1:
+        raise UserError(f"--max-batch-tokens must be at least 1, got {args.max_batch_tokens}.", "Pass a positive number.")
+    from .cache import EmbeddingCache
+    from .distributed import init_from_env
+
+    shard, device = init_from_env(args.device)  # joins the process group under torchrun
+    cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     model = args.model or str(packaged_minilm())
     model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
-    embedder = load_embedder(
-        model, model_name=model_name, revision=args.revision, device=args.device, dtype=args.dtype,
-        batch_size=args.batch_size, use_instruction=not args.no_instruction,
-        query_instruction=args.query_instruction, pooling=args.pooling,
-        normalize=False if args.no_normalize else None, max_length=args.max_length,
-        trust_remote_code=args.trust_remote_code)
+    if shard is not None and not shard.is_main:  # other ranks encode their share, write nothing
+        return _run_helper_rank(args, specs, model, model_name, device, cache, shard)
+    embedder = load_embedder(model, **_embedder_kwargs(args, model_name, device, cache, shard))
     print(f"Model {model_name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
           f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}); "
           f"{len(specs)} task(s)")
     output_dir = Path(args.output_dir)
     summary = run_tasks(embedder, model_name, specs, args.data_dir, output_dir)
+    if cache is not None:
+        stats = [ns.stats for ns in cache._namespaces.values()]
+        hits, misses = sum(s.hits for s in stats), sum(s.misses for s in stats)
+        print(f"Embedding cache {cache.root}: {hits} hit(s), {misses} text(s) encoded"
+              + (f", {sum(s.corrupt_shards for s in stats)} damaged shard(s) recomputed"
+                 if any(s.corrupt_shards for s in stats) else ""))
 
     scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
     if summary.completed:
@@ -109,6 +129,53 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"  {outcome.task.name}: {outcome.error}", file=sys.stderr)
         print("Completed results were kept; fix the problems above and rerun.", file=sys.stderr)
         return 1
+    return 0
+
+
+def _embedder_kwargs(args, model_name, device, cache, shard) -> dict:
+    return dict(model_name=model_name, revision=args.revision, device=device, dtype=args.dtype,
+                batch_size=args.batch_size, use_instruction=not args.no_instruction,
+                query_instruction=args.query_instruction, pooling=args.pooling,
+                normalize=False if args.no_normalize else None, max_length=args.max_length,
+                trust_remote_code=args.trust_remote_code, backend=args.backend,
+                max_batch_tokens=args.max_batch_tokens, cache=cache, shard=shard)
+
+
+def _run_helper_rank(args, specs, model, model_name, device, cache, shard) -> int:
+    """A torchrun rank other than 0: same tasks, same encode calls, silent, results discarded."""
+    import tempfile
+
+    from .models.embedder import load_embedder
+    from .runner import run_tasks
+
+    embedder = load_embedder(model, **_embedder_kwargs(args, model_name, device, None, shard))
+    with tempfile.TemporaryDirectory(prefix="cmteb-eval-rank") as scratch:
+        summary = run_tasks(embedder, model_name, specs, args.data_dir, Path(scratch), log=lambda line: None)
+    return 1 if summary.failed else 0
+
+
+def command_cache(args: argparse.Namespace) -> int:
+    from .cache import EmbeddingCache
+
+    cache = EmbeddingCache(args.cache_dir)
+    if args.action == "clear":
+        freed = cache.clear()
+        print(f"Cleared the embedding cache at {cache.root} ({freed / 2**20:.1f} MiB freed).")
+        return 0
+    rows = cache.info()
+    print(f"Embedding cache: {cache.root}")
+    if not rows:
+        print("  (empty)")
+        return 0
+    print("| Namespace | Model | Role | Pooling | Max length | Dtype | Backend | Entries | MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        model = row.get("model") or {}
+        shown = model.get("id") or f"local weights {model.get('weights')}"
+        print(f"| {row['namespace'][:12]} | {shown} | {row.get('role', '?')} | {row.get('pooling', '?')} | "
+              f"{row.get('max_length', '?')} | {row.get('dtype', '?')} | {row.get('backend', '?')} | "
+              f"{row['entries']} | {row['bytes'] / 2**20:.1f} |")
+    print(f"\n{sum(r['entries'] for r in rows)} embeddings, {sum(r['bytes'] for r in rows) / 2**20:.1f} MiB")
     return 0
 
 
@@ -132,7 +199,7 @@ def command_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "tasks": command_tasks}
+COMMANDS = {"run": command_run, "tasks": command_tasks, "cache": command_cache}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted. Finished tasks were kept; rerun the same command to continue.", file=sys.stderr)
         return 130
+    finally:
+        if "torch.distributed" in sys.modules:  # leave a torchrun process group cleanly
+            from .distributed import shutdown
+
+            shutdown()
 
 
 def run_main(argv: list[str] | None = None) -> int:
