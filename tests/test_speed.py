@@ -49,17 +49,18 @@ def test_out_of_memory_halves_the_batch_and_retries():
     lengths = [5, 9, 3, 9, 1, 7, 2, 8, 4, 6, 5, 5]
     seen, done = [], []
 
-    def forward(batch):
-        seen.append(len(batch))
-        if len(batch) > 3:
+    def forward(batch):  # a device that holds at most 30 padded tokens
+        padded = len(batch) * max(lengths[i] for i in batch)
+        seen.append((len(batch), padded))
+        if padded > 30:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         done.extend(batch.tolist())
 
     plan = runtime.BatchPlan(max_tokens=10_000, max_texts=12)
     plan.run(lengths, forward)
     assert sorted(done) == list(range(len(lengths))) and len(done) == len(lengths)
-    assert seen[:3] == [12, 6, 3] and plan.halvings == 2
-    assert max(seen[3:]) <= 3  # the smaller batch is kept for the rest of the run
+    assert [count for count, _ in seen[:3]] == [12, 6, 3] and plan.halvings == 2
+    assert max(padded for _, padded in seen[3:]) <= 30  # the smaller budget is kept for the rest of the run
 
 
 def test_out_of_memory_inside_the_embedder_is_retried_with_identical_results(tiny_bert, reference):
