@@ -71,8 +71,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--offline", action="store_true", help="never contact the hub (sets HF_HUB_OFFLINE=1)")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
     run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
-    run.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                     help="encoder runtime: torch (default) or onnx (onnxruntime, CPU float32)")
+    run.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                     help="encoder runtime: onnx (onnxruntime; CPU float32), torch, or auto (default: onnx on "
+                          "CPU in float32 when onnxruntime is installed, else torch)")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
