@@ -1,4 +1,4 @@
-"""Command line: ``cmteb-eval run|tasks|table|reproduce|compare|check|plot``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
+"""Command line: ``cmteb-eval run|tasks|cache|table|reproduce|compare|check|plot``; ``python run_eval.py ARGS`` is ``cmteb-eval run ARGS``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
     tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
     add_report_parsers(commands)  # table, reproduce, compare, check, plot
+
+    cache = commands.add_parser("cache", help="show or clear the persistent embedding cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache-dir", help="cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
     return parser
 
 
@@ -81,6 +85,13 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="reranking metrics: v1 = mteb 1.x (published C-MTEB numbers), v2 = mteb 2.x "
                      "(default: the task card's, else v1)")
     run.add_argument("--sigmoid", action="store_true", help="report the cross-encoder's sigmoid(logit) instead of the logit")
+    run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
+    run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
+    run.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                     help="encoder runtime: onnx (onnxruntime; CPU float32), torch, or auto (default: onnx on "
+                          "CPU in float32 when onnxruntime is installed, else torch)")
+    run.add_argument("--max-batch-tokens", type=int,
+                     help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -103,21 +114,29 @@ def command_run(args: argparse.Namespace) -> int:
     benchmarks = args.benchmark or ([] if task_names else ["demo"])
     specs = registry.select(task_names, benchmarks)
 
+    if args.max_batch_tokens is not None and args.max_batch_tokens < 1:
+        raise UserError(f"--max-batch-tokens must be at least 1, got {args.max_batch_tokens}.", "Pass a positive number.")
+    from .cache import EmbeddingCache
+    from .distributed import init_from_env
     from .resume import check_output_dir
 
-    check_output_dir(Path(args.output_dir))
+    output_dir = Path(args.output_dir)
+    check_output_dir(output_dir)
+    shard, device = init_from_env(args.device)  # joins the process group under torchrun
+    if shard is not None and args.reranker:
+        raise UserError("--reranker cannot be used under torchrun yet: cross-encoder scoring is not sharded.",
+                        "Run the reranker in a single process (plain cmteb-eval run).")
+    cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     embedder, reranker = None, None
     if args.model or not args.reranker:
         model = args.model or str(packaged_minilm())
         model_name = args.model_name or (DEFAULT_MODEL_NAME if not args.model else model)
-        embedder = load_embedder(
-            model, model_name=model_name, revision=args.revision, device=args.device, dtype=args.dtype,
-            batch_size=args.batch_size, use_instruction=not args.no_instruction,
-            query_instruction=args.query_instruction, pooling=args.pooling,
-            normalize=False if args.no_normalize else None, max_length=args.max_length,
-            trust_remote_code=args.trust_remote_code)
+        if shard is not None and not shard.is_main:  # other ranks encode their share, write nothing
+            return _run_helper_rank(args, specs, model, model_name, device, shard)
+        embedder = load_embedder(model, **_embedder_kwargs(args, model_name, device, cache, shard))
         print(f"Model {model_name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
-              f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype})")
+              f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
+              f"backend {embedder.describe().get('backend', 'torch')})")
     if args.reranker:
         from .models.cross_encoder import load_reranker
 
@@ -133,13 +152,18 @@ def command_run(args: argparse.Namespace) -> int:
     evaluated = EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=args.rerank_top_k,
                                protocol=args.protocol, top_k=args.top_k)
     print(f"{len(specs)} task(s)")
-    output_dir = Path(args.output_dir)
     summary = run_tasks(evaluated, model_name, specs, args.data_dir, output_dir, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     skipped = [o.task.name for o in summary.outcomes if o.skipped]
     if skipped:
         print(f"\n{len(skipped)} task(s) already had a complete result of this configuration and were skipped "
               f"(--overwrite recomputes them).")
+    if cache is not None:
+        stats = [ns.stats for ns in cache._namespaces.values()]
+        hits, misses = sum(s.hits for s in stats), sum(s.misses for s in stats)
+        print(f"Embedding cache {cache.root}: {hits} hit(s), {misses} text(s) encoded"
+              + (f", {sum(s.corrupt_shards for s in stats)} damaged shard(s) recomputed"
+                 if any(s.corrupt_shards for s in stats) else ""))
 
     scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
     if summary.completed:
@@ -152,6 +176,57 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"  {outcome.task.name}: {outcome.error}", file=sys.stderr)
         print("Completed results were kept; fix the problems above and rerun.", file=sys.stderr)
         return 1
+    return 0
+
+
+def _embedder_kwargs(args, model_name, device, cache, shard) -> dict:
+    return dict(model_name=model_name, revision=args.revision, device=device, dtype=args.dtype,
+                batch_size=args.batch_size, use_instruction=not args.no_instruction,
+                query_instruction=args.query_instruction, pooling=args.pooling,
+                normalize=False if args.no_normalize else None, max_length=args.max_length,
+                trust_remote_code=args.trust_remote_code, backend=args.backend,
+                max_batch_tokens=args.max_batch_tokens, cache=cache, shard=shard)
+
+
+def _run_helper_rank(args, specs, model, model_name, device, shard) -> int:
+    """A torchrun rank other than 0: the same tasks and encode calls as rank 0, silent, writing nothing.
+
+    It reads the output folder as rank 0 does (without changing it), so it skips exactly
+    the tasks rank 0 skips as already done, and the ranks' collective calls stay in step.
+    """
+    from .models.embedder import load_embedder
+    from .models.pipeline import EvaluatedModel
+    from .runner import run_tasks
+
+    embedder = load_embedder(model, **_embedder_kwargs(args, model_name, device, None, shard))
+    evaluated = EvaluatedModel(embedder=embedder, protocol=args.protocol, top_k=args.top_k)  # as rank 0 has it
+    summary = run_tasks(evaluated, model_name, specs, args.data_dir, Path(args.output_dir), log=lambda line: None,
+                        overwrite=args.overwrite, write=False)
+    return 1 if summary.failed else 0
+
+
+def command_cache(args: argparse.Namespace) -> int:
+    from .cache import EmbeddingCache
+
+    cache = EmbeddingCache(args.cache_dir)
+    if args.action == "clear":
+        freed = cache.clear()
+        print(f"Cleared the embedding cache at {cache.root} ({freed / 2**20:.1f} MiB freed).")
+        return 0
+    rows = cache.info()
+    print(f"Embedding cache: {cache.root}")
+    if not rows:
+        print("  (empty)")
+        return 0
+    print("| Namespace | Model | Role | Pooling | Max length | Dtype | Backend | Entries | MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        model = row.get("model") or {}
+        shown = model.get("id") or f"local weights {model.get('weights')}"
+        print(f"| {row['namespace'][:12]} | {shown} | {row.get('role', '?')} | {row.get('pooling', '?')} | "
+              f"{row.get('max_length', '?')} | {row.get('dtype', '?')} | {row.get('backend', '?')} | "
+              f"{row['entries']} | {row['bytes'] / 2**20:.1f} |")
+    print(f"\n{sum(r['entries'] for r in rows)} embeddings, {sum(r['bytes'] for r in rows) / 2**20:.1f} MiB")
     return 0
 
 
@@ -175,7 +250,7 @@ def command_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "tasks": command_tasks, **REPORT_COMMANDS}
+COMMANDS = {"run": command_run, "tasks": command_tasks, "cache": command_cache, **REPORT_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\nInterrupted. Every finished task's result file was kept; rerun the same command to "
               "continue: tasks with a complete result of the same configuration are skipped.", file=sys.stderr)
         return 130
+    finally:
+        if "torch.distributed" in sys.modules:  # leave a torchrun process group cleanly
+            from .distributed import shutdown
+
+            shutdown()
 
 
 def _terminate_as_interrupt(signum, frame):  # noqa: ARG001

@@ -32,7 +32,8 @@ from .errors import UserError
 from .taskspec import TaskSpec
 
 # model_info keys that do not change the numbers (kept in the result, not compared)
-NOT_CONFIG = frozenset({"device", "batch_size", "settings_source", "retried_in_fp32", "requested_dtype"})
+NOT_CONFIG = frozenset({"device", "batch_size", "max_batch_tokens", "settings_source", "retried_in_fp32",
+                        "requested_dtype"})
 # TaskSpec fields that do not change the numbers (local_dir is replaced by the data fingerprint)
 SPEC_NOT_CONFIG = frozenset({"description", "card_path", "reference"})
 TEMP_MAX_AGE_S = 3600

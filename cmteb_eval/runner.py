@@ -73,10 +73,12 @@ def _with_embedder(model, embedder):
 
 def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_dirs: Sequence[str | Path],
               output_dir: Path, log: Callable[[str], None] = print, *, overwrite: bool = False,
-              retry_fp32: bool = False, debug: bool = False) -> RunSummary:
+              retry_fp32: bool = False, debug: bool = False, write: bool = True) -> RunSummary:
+    """Evaluate ``specs`` in order. ``write=False`` (a torchrun helper rank) reads the output
+    folder to skip the same finished tasks as rank 0 but never changes or writes it."""
     summary = RunSummary(model_name)
     fallback = _fp32_fallback(model) if retry_fp32 else None
-    if specs:
+    if specs and write:
         resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
     for number, spec in enumerate(specs, 1):
         log(f"[{number}/{len(specs)}] {spec.name} ({spec.type}) ...")
@@ -86,7 +88,11 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
             info = model.describe(spec)
             config = resume.run_config(spec, info, data_dirs)
             outcome.path = result_path(output_dir, model_name, spec.name)
-            previous = resume.previous_result(outcome.path, spec, config, overwrite, log)
+            if write:
+                previous = resume.previous_result(outcome.path, spec, config, overwrite, log)
+            else:
+                found = None if overwrite else resume.inspect_result(outcome.path, spec, config)
+                previous = found if found is not None and found.state == "complete" else None
             if previous is not None:
                 outcome.skipped = True
                 outcome.main_scores = previous.main_scores()
@@ -105,6 +111,10 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
                 dimension = getattr(getattr(model, "embedder", model), "dimension", None)
                 if isinstance(dimension, int):
                     info = {**info, "embedding_dimension": dimension}
+                if not write:
+                    outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
+                    summary.outcomes.append(outcome)
+                    continue
                 outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config)
                 outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                 shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())

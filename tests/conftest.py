@@ -73,3 +73,15 @@ def tiny_bert(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reranker(tmp_path_factory) -> Path:
     return write_tiny_bert(tmp_path_factory.mktemp("tiny-reranker"), classifier=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_embedding_cache(tmp_path_factory):
+    """Runs in tests (and their subprocesses) use a temporary embedding cache, never ~/.cache."""
+    previous = os.environ.get("CMTEB_EVAL_CACHE")
+    os.environ["CMTEB_EVAL_CACHE"] = str(tmp_path_factory.mktemp("embedding-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CMTEB_EVAL_CACHE", None)
+    else:
+        os.environ["CMTEB_EVAL_CACHE"] = previous

@@ -2,8 +2,11 @@
 
 For BGE this is the model card's plain-transformers recipe (CLS token of the last
 hidden state, L2-normalised); for sentence-transformers models it is what their
-Pooling and Normalize modules do. Texts are deduplicated, tokenised up front and
-batched by length so that padding stays small; output rows follow input order.
+Pooling and Normalize modules do. Texts are deduplicated, looked up in the embedding
+cache (``cmteb_eval.cache``) when one is given, tokenised up front and batched by a
+token budget over length-sorted texts so that padding stays small; output rows follow
+input order. Under torchrun the encoding is sharded across processes
+(``cmteb_eval.distributed``).
 """
 
 from __future__ import annotations
@@ -16,9 +19,26 @@ import numpy as np
 
 from ..errors import EmbeddingError
 from ..taskspec import TaskSpec
-from . import loading
+from . import loading, runtime
 from .protocol import QUERY, TEXT
 from .settings import EncoderSettings, resolve_settings
+
+
+BACKENDS = ("torch", "onnx", "auto")
+
+
+def resolve_backend(backend: str, device: str, dtype: str) -> str:
+    """'auto': onnxruntime on CPU in float32 when installed (measured faster, equal to 1e-4), else torch."""
+    if backend != "auto":
+        return backend
+    if device != "cpu" or dtype != "float32":
+        return "torch"
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ModuleNotFoundError:
+        return "torch"
+    return "onnx"
 
 
 def pick_device(device: str | None) -> str:
@@ -46,9 +66,15 @@ class TransformerEmbedder:
                  device: str | None = None, dtype: str | None = None, batch_size: int = 32,
                  use_instruction: bool = True, query_instruction: str | None = None,
                  pooling: str | None = None, normalize: bool | None = None, max_length: int | None = None,
-                 trust_remote_code: bool = False) -> None:
+                 trust_remote_code: bool = False, backend: str = "torch", max_batch_tokens: int | None = None,
+                 cache=None, shard=None) -> None:
         import torch
         from transformers import AutoModel
+
+        if backend not in BACKENDS:
+            from ..errors import UserError
+
+            raise UserError(f"Unknown backend {backend!r}.", f"Use one of: {', '.join(BACKENDS)}.")
 
         self.model_id = model
         self.revision = revision
@@ -66,11 +92,38 @@ class TransformerEmbedder:
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.trust_remote_code = trust_remote_code
+        self.cache = cache  # a cmteb_eval.cache.EmbeddingCache, or None
+        self.shard = shard  # a cmteb_eval.distributed.Shard under torchrun, or None
+        self.threads = runtime.configure_cpu_threads(shard.world if shard else 1) \
+            if not self.device.startswith("cuda") else None
+        self.plan = runtime.BatchPlan(max_batch_tokens or runtime.default_max_tokens(self.device), batch_size)
         self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
         self.model = loading.load_weights(AutoModel, model, self.folder, revision,
                                           getattr(torch, self.dtype), trust_remote_code)
         self.model.to(self.device).eval()
         self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
+        self.commit_hash = getattr(config, "_commit_hash", None)
+        asked, backend = backend, resolve_backend(backend, self.device, self.dtype)
+        self.backend = backend
+        self._forward = self._torch_forward
+        if backend == "onnx":
+            if self.device != "cpu" or self.dtype != "float32":
+                from ..errors import UserError
+
+                raise UserError(f"The onnx backend runs on CPU in float32 (asked: {self.device}/{self.dtype}).",
+                                "Use --backend torch on GPU or with --dtype float16/bfloat16.")
+            from .onnx_backend import OnnxEncoder
+
+            try:
+                self._forward = OnnxEncoder(self.model, self.cache_identity(TEXT, ""),
+                                            cache.root if cache is not None else None, self.threads or 1)
+            except Exception as exc:  # an export that fails for an unusual model: plain torch instead
+                if asked == "onnx":
+                    raise
+                import warnings
+
+                warnings.warn(f"onnx export failed ({type(exc).__name__}: {str(exc)[:200]}); using torch")
+                self.backend = "torch"
 
     # ------------------------------------------------------------ public API
 
@@ -85,7 +138,7 @@ class TransformerEmbedder:
         instruction = self.instruction_for(role, task)
         unique: dict[str, int] = {}
         positions = [unique.setdefault(instruction + text, len(unique)) for text in texts]
-        vectors = self._encode_unique(list(unique))
+        vectors = self._encode_cached(list(unique), role, instruction)
         if not np.isfinite(vectors).all():
             bad = int((~np.isfinite(vectors).all(axis=1)).sum())
             raise EmbeddingError(
@@ -110,8 +163,20 @@ class TransformerEmbedder:
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,
+            "max_batch_tokens": self.plan.max_tokens,
+            "backend": self.backend,
             "trust_remote_code": self.trust_remote_code,
         }
+
+    def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
+        """Everything besides the text that changes an embedding: the embedding cache's key."""
+        if self.folder is not None:  # a local copy: the bytes, not the path, identify it
+            model = {"weights": self.fingerprint, "tokenizer": loading.tokenizer_fingerprint(self.folder)}
+        else:
+            model = {"id": self.model_id, "revision": self.revision, "commit": self.commit_hash}
+        return {"model": model, "pooling": self.settings.pooling, "normalize": self.settings.normalize,
+                "max_length": self.settings.max_length, "dtype": self.dtype, "backend": self.backend,
+                "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
 
     @property
     def dimension(self) -> int:
@@ -119,27 +184,74 @@ class TransformerEmbedder:
 
     # ------------------------------------------------------------ internals
 
-    def _encode_unique(self, texts: list[str]) -> np.ndarray:
-        import torch
+    def _encode_cached(self, texts: list[str], role: str, instruction: str) -> np.ndarray:
+        """Vectors of distinct ``texts``: cached rows read, the rest encoded (sharded) and stored.
 
+        Under torchrun only rank 0 touches the cache: it names the texts to encode, every
+        rank encodes its share, and rank 0's finished array is sent to all ranks.
+        """
+        main = self.shard is None or self.shard.is_main
+        namespace = self.cache.namespace(self.cache_identity(role, instruction)) \
+            if self.cache is not None and main else None
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        missing = list(range(len(texts)))
+        if namespace is not None:
+            found, missing = namespace.lookup(texts)
+            for position, row in found.items():
+                out[position] = row
+        if self.shard is not None:
+            missing = self.shard.share(missing)
+        if missing:
+            todo = [texts[i] for i in missing]
+            vectors = self._encode_unique(todo)
+            out[missing] = vectors
+            if namespace is not None:
+                namespace.store(todo, vectors)
+        if self.shard is not None:
+            out = self.shard.broadcast_array(out if main else None, out.shape)
+        return out
+
+    def _encode_unique(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encoded = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length,
                                  padding=False, return_attention_mask=False)["input_ids"]
-        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        lengths = np.array([len(ids) for ids in encoded], dtype=np.int64)
+        if self.shard is not None:  # every world-th of the length-sorted texts is ours
+            sorted_positions = np.argsort(-lengths, kind="stable")
+            mine = self.shard.mine(sorted_positions)
+            local = self._encode_tokens([encoded[i] for i in mine], lengths[mine])
+            return self.shard.gather(sorted_positions, local, self.dimension)
+        return self._encode_tokens(encoded, lengths)
+
+    def _encode_tokens(self, encoded: list[list[int]], lengths: np.ndarray) -> np.ndarray:
+        import torch
+
+        out = np.empty((len(encoded), self.dimension), dtype=np.float32)
+
+        def forward(batch_index: np.ndarray) -> None:
+            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in batch_index]},
+                                       padding=True, return_tensors="pt")
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            hidden = self._forward(batch["input_ids"], batch["attention_mask"])
+            # Pool and normalise in float32 whatever the model's dtype (fp16 sums overflow).
+            pooled = pool(hidden.float(), batch["attention_mask"], self.settings.pooling)
+            if self.settings.normalize:
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out[batch_index] = pooled.cpu().numpy()
+
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                batch_index = order[start:start + self.batch_size]
-                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in batch_index]},
-                                           padding=True, return_tensors="pt")
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                hidden = self.model(**batch).last_hidden_state
-                pooled = pool(hidden, batch["attention_mask"], self.settings.pooling).float()
-                if self.settings.normalize:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[batch_index] = pooled.cpu().numpy()
+            try:
+                self.plan.run(lengths, forward)
+            except MemoryError as exc:
+                raise EmbeddingError(
+                    f"Model {self.model_id!r} ran out of memory on {self.device} even with a batch of one "
+                    f"text ({exc}).",
+                    "Lower --max-length, use --dtype float16, or run on a device with more memory.") from None
         return out
+
+    def _torch_forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def settings_dict(self) -> dict[str, Any]:
         return asdict(self.settings)

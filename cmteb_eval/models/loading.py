@@ -136,3 +136,15 @@ def weights_fingerprint(folder: Path) -> str:
                 handle.seek(-(1 << 20), os.SEEK_END)
                 digest.update(handle.read())
     return digest.hexdigest()[:16]
+
+
+def tokenizer_fingerprint(folder: Path) -> str:
+    """A hash of the tokenizer files in ``folder`` (they change token ids, hence embeddings)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in (*TOKENIZER_FILES, "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]

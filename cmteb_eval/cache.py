@@ -1,0 +1,238 @@
+"""A persistent on-disk embedding cache, so reruns and tasks sharing texts reuse embeddings.
+
+Layout under the cache root (``$CMTEB_EVAL_CACHE``, else ``$XDG_CACHE_HOME/cmteb-eval``,
+else ``~/.cache/cmteb-eval``)::
+
+    embeddings/<namespace>/meta.json          what the namespace's key is made of
+    embeddings/<namespace>/<sha256>.npz       one shard: text hashes + float32 vectors
+
+A namespace is the hash of everything that changes an embedding apart from the text:
+model id and revision (or a hash of the local weights and tokenizer files), pooling,
+normalisation, max length, dtype, backend, device type, instruction and role. Inside
+it a text is keyed by the sha256 of the text itself.
+
+Shards are written atomically (temp file, then rename), read with
+``allow_pickle=False`` (numpy's zip container holds plain arrays only), and named by
+the sha256 of their content: a shard whose content no longer matches its name, or that
+cannot be read, is reported, deleted and its texts recomputed, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+FORMAT_VERSION = 1
+SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
+HASH_BYTES = 32
+
+
+def default_cache_dir() -> Path:
+    """``$CMTEB_EVAL_CACHE``, else ``$XDG_CACHE_HOME/cmteb-eval``, else ``~/.cache/cmteb-eval``."""
+    explicit = os.environ.get("CMTEB_EVAL_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "cmteb-eval"
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def namespace_id(identity: dict[str, Any]) -> str:
+    """A stable hash of the key fields (sorted JSON, format version included)."""
+    blob = json.dumps({"format": FORMAT_VERSION, **identity}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def content_digest(hashes: np.ndarray, vectors: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(hashes, dtype=np.uint8).tobytes())
+    digest.update(str(vectors.shape).encode())
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+class CorruptShard(Exception):
+    pass
+
+
+def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes [n, 32] uint8, vectors [n, d] float32), checked against the name's checksum."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            hashes, vectors = data["hashes"], data["vectors"]
+    except Exception as exc:  # a truncated zip, bad CRC, missing member, an object array...
+        raise CorruptShard(f"unreadable ({type(exc).__name__}: {exc})") from None
+    if hashes.dtype != np.uint8 or hashes.ndim != 2 or hashes.shape[1] != HASH_BYTES \
+            or vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) != len(hashes):
+        raise CorruptShard("unexpected array shapes or types")
+    if content_digest(hashes, vectors) != path.stem:
+        raise CorruptShard("checksum mismatch")
+    return hashes, vectors
+
+
+def write_shard(folder: Path, hashes: np.ndarray, vectors: np.ndarray) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    path = folder / f"{content_digest(hashes, vectors)}.npz"
+    if path.exists():
+        return path
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, hashes=hashes, vectors=vectors)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    corrupt_shards: int = 0
+
+
+class Namespace:
+    """The cached vectors of one model configuration and role, loaded lazily into memory."""
+
+    def __init__(self, folder: Path, identity: dict[str, Any]) -> None:
+        self.folder = folder
+        self.identity = identity
+        self._index: dict[bytes, np.ndarray] | None = None
+        self._seen: set[str] = set()
+        self.stats = CacheStats()
+
+    def _refresh(self) -> dict[bytes, np.ndarray]:
+        if self._index is None:
+            self._index = {}
+        if not self.folder.is_dir():
+            return self._index
+        for path in sorted(self.folder.glob("*.npz")):
+            if path.name in self._seen or path.name.startswith(".tmp-"):
+                continue
+            self._seen.add(path.name)
+            try:
+                hashes, vectors = read_shard(path)
+            except CorruptShard as why:
+                self.stats.corrupt_shards += 1
+                warnings.warn(f"embedding cache: shard {path} is damaged ({why}); deleting it, "
+                              f"its texts will be recomputed", stacklevel=3)
+                path.unlink(missing_ok=True)
+                continue
+            for key, row in zip(hashes, vectors):
+                self._index[key.tobytes()] = row
+        return self._index
+
+    def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
+        """Cached rows by position, and the positions that must be computed."""
+        index = self._refresh()
+        found: dict[int, np.ndarray] = {}
+        missing: list[int] = []
+        for position, text in enumerate(texts):
+            row = index.get(text_hash(text))
+            if row is None:
+                missing.append(position)
+            else:
+                found[position] = row
+        self.stats.hits += len(found)
+        self.stats.misses += len(missing)
+        return found, missing
+
+    def store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(texts):
+            return
+        self._write_meta()
+        index = self._refresh()
+        hashes = np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
+        for start in range(0, len(texts), SHARD_ROWS):
+            chunk_h, chunk_v = hashes[start:start + SHARD_ROWS], vectors[start:start + SHARD_ROWS]
+            path = write_shard(self.folder, chunk_h, chunk_v)
+            self._seen.add(path.name)
+            for key, row in zip(chunk_h, np.asarray(chunk_v, dtype=np.float32)):
+                index[key.tobytes()] = row
+
+    def _write_meta(self) -> None:
+        meta = self.folder / "meta.json"
+        if meta.exists():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = meta.with_name(f".tmp-meta-{os.getpid()}.json")
+        temp.write_text(json.dumps({"format": FORMAT_VERSION, **self.identity}, indent=1, ensure_ascii=False),
+                        encoding="utf-8")
+        os.replace(temp, meta)
+
+
+class EmbeddingCache:
+    """The cache root; hands out one Namespace per key identity."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root).expanduser() if root else default_cache_dir()
+        self._namespaces: dict[str, Namespace] = {}
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.root / "embeddings"
+
+    def namespace(self, identity: dict[str, Any]) -> Namespace:
+        key = namespace_id(identity)
+        if key not in self._namespaces:
+            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity)
+        return self._namespaces[key]
+
+    def info(self) -> list[dict[str, Any]]:
+        """One row per namespace: its key fields, entry count and size on disk (shards not verified)."""
+        rows = []
+        if not self.embeddings_dir.is_dir():
+            return rows
+        for folder in sorted(p for p in self.embeddings_dir.iterdir() if p.is_dir()):
+            try:
+                meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                meta = {}
+            entries, size = 0, 0
+            for shard in folder.glob("*.npz"):
+                size += shard.stat().st_size
+                entries += _shard_rows(shard)
+            rows.append({"namespace": folder.name, "entries": entries, "bytes": size, **meta})
+        return rows
+
+    def clear(self) -> int:
+        """Delete every cached embedding; returns the number of bytes freed."""
+        freed = 0
+        for folder in (self.embeddings_dir, self.root / "onnx"):
+            if folder.is_dir():
+                freed += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+                shutil.rmtree(folder)
+        self._namespaces.clear()
+        return freed
+
+
+def _shard_rows(path: Path) -> int:
+    """Rows in a shard from the .npy header only (no data read, no pickle)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("hashes.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, _, _ = read_header(member)
+            return int(shape[0])
+    except Exception:
+        return 0

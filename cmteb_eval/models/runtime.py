@@ -1,0 +1,124 @@
+"""How the encoder uses the machine: CPU threads, token-budget batches, CUDA out-of-memory retry.
+
+On CPU torch runs one thread per physical core (hyper-threads add nothing to GEMMs and
+oversubscribed cores lose far more than they gain), divided among the processes of a
+torchrun launch. The Rust tokenizer's own thread pool is switched off: tokenisation
+happens up front, and its threads would only compete with torch's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+DEFAULT_MAX_TOKENS_CPU = 2048    # padded tokens per batch; larger batches fall out of L2 on CPU
+DEFAULT_MAX_TOKENS_CUDA = 32768
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (logical CPUs when the topology is unknown)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add(((topology / "physical_package_id").read_text().strip(),
+                       (topology / "core_id").read_text().strip()))
+        except OSError:
+            return len(cpus)
+    return max(1, len(cores))
+
+
+def configure_cpu_threads(processes: int = 1) -> int:
+    """Set torch's intra-op threads to physical cores / processes, unless the user chose.
+
+    ``OMP_NUM_THREADS`` or ``CMTEB_EVAL_THREADS`` set by the user win. Returns the count used.
+    """
+    import torch
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    chosen = os.environ.get("CMTEB_EVAL_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    threads = int(chosen) if chosen and chosen.isdigit() and int(chosen) > 0 \
+        else max(1, physical_cores() // max(1, processes))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+def default_max_tokens(device: str) -> int:
+    return DEFAULT_MAX_TOKENS_CUDA if device.startswith("cuda") else DEFAULT_MAX_TOKENS_CPU
+
+
+def batch_count(longest: int, max_tokens: int, max_texts: int) -> int:
+    """Texts in a batch whose longest text has ``longest`` tokens: padded size within budget."""
+    return max(1, min(max_texts, max_tokens // max(1, longest)))
+
+
+def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_texts: int) -> list[np.ndarray]:
+    """Batches of indices into ``lengths``, longest first, each within the token budget.
+
+    Texts are sorted by length (stable, longest first) so each batch pads to nearly its
+    own length; every index appears in exactly one batch.
+    """
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        count = batch_count(int(lengths[order[start]]), max_tokens, max_texts)
+        batches.append(order[start:start + count])
+        start += count
+    return batches
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or \
+        (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def release_cuda_memory() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class BatchPlan:
+    """Token-budget batching that halves the batch and retries on out-of-memory.
+
+    ``run(lengths, forward)`` calls ``forward(indices)`` for consecutive length-sorted
+    batches. When a call runs out of memory the batch is halved (and stays halved for
+    the rest of the run: the token budget shrinks) and the same texts are retried; a single text that does not
+    fit raises ``MemoryError`` for the caller to turn into a user error.
+    """
+
+    def __init__(self, max_tokens: int, max_texts: int) -> None:
+        self.max_tokens = max(1, max_tokens)
+        self.max_texts = max(1, max_texts)
+        self.halvings = 0
+
+    def run(self, lengths: Sequence[int], forward: Callable[[np.ndarray], None]) -> None:
+        order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+        start = 0
+        while start < len(order):
+            count = batch_count(int(lengths[order[start]]), self.max_tokens, self.max_texts)
+            batch = order[start:start + count]
+            try:
+                forward(batch)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                release_cuda_memory()
+                if count == 1:
+                    raise MemoryError(f"one text of {lengths[batch[0]]} tokens does not fit in memory") from exc
+                longest = max(1, int(lengths[batch[0]]))
+                self.max_tokens = (count // 2) * longest  # the same texts now go in two halves
+                self.halvings += 1
+                continue
+            start += count
