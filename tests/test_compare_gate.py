@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from cmteb_eval import integrity
 from cmteb_eval.cli import main
 from cmteb_eval.models.embedder import load_embedder
 from cmteb_eval.registry import Registry
@@ -124,7 +125,8 @@ def test_check_rejects_incomparable_input(small_runs, capsys, tmp_path):
             data["harness"]["protocol"] = value
         else:
             data[field] = value
-        (other / "STSB.json").write_text(json.dumps(data))
+        # a legitimately different run: sealed with its own checksum (an unsealed edit is refused as damaged)
+        (other / "STSB.json").write_text(json.dumps(integrity.seal(data)))
         code, _, err = cli(capsys, "check", "--baseline", base, "--candidate", other)
         assert code == 2 and message in err, err
     # an unreadable result file
