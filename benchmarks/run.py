@@ -59,6 +59,7 @@ start = time.perf_counter()
 import numpy as np
 from scipy.stats import spearmanr
 from sentence_transformers import SentenceTransformer
+from sklearn.metrics.pairwise import paired_cosine_distances
 tasks_arg, data_dir, model_dir = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
 model = SentenceTransformer(model_dir, device="cpu")
 scores = {}
@@ -66,7 +67,8 @@ for name in tasks_arg:
     rows = [json.loads(line) for line in open(f"{data_dir}/{name}/test.jsonl", encoding="utf-8")]
     a = model.encode([r["sentence1"] for r in rows], batch_size=32, convert_to_numpy=True)
     b = model.encode([r["sentence2"] for r in rows], batch_size=32, convert_to_numpy=True)
-    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    # cosine as mteb computes it (1 - ||a_hat - b_hat||^2 / 2): identical pairs tie at exactly 1
+    cosine = 1 - paired_cosine_distances(a, b)
     scores[name] = float(spearmanr(cosine, [float(r["score"]) for r in rows]).statistic)
 print(json.dumps({"scores": scores, "inner_s": time.perf_counter() - start}))
 """
