@@ -43,4 +43,7 @@ def fp32_twin(embedder: Any) -> Any:
     twin.model = loading.load_weights(AutoModel, embedder.model_id, embedder.folder, embedder.revision,
                                       torch.float32, embedder.trust_remote_code)
     twin.model.to(embedder.device).eval()
+    forward = getattr(embedder, "_forward", None)
+    if getattr(forward, "__self__", None) is embedder:  # a bound method would still run the half model
+        twin._forward = getattr(twin, forward.__func__.__name__)
     return twin
