@@ -88,8 +88,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
     run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
     run.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
-                     help="encoder runtime: onnx (onnxruntime; CPU float32), torch, or auto (default: onnx on "
-                          "CPU in float32 when onnxruntime is installed, else torch)")
+                     help="encoder runtime: torch, or onnx (onnxruntime; CPU float32); auto = torch")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 

@@ -28,17 +28,9 @@ BACKENDS = ("torch", "onnx", "auto")
 
 
 def resolve_backend(backend: str, device: str, dtype: str) -> str:
-    """'auto': onnxruntime on CPU in float32 when installed (measured faster, equal to 1e-4), else torch."""
-    if backend != "auto":
-        return backend
-    if device != "cpu" or dtype != "float32":
-        return "torch"
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ModuleNotFoundError:
-        return "torch"
-    return "onnx"
+    """'auto' is torch: on a quiet 2-core CPU torch ran the encoder at 65% of the matmul limit
+    and onnxruntime at 53% (BENCHMARKS.md); onnx stays available with --backend onnx."""
+    return "torch" if backend == "auto" else backend
 
 
 def pick_device(device: str | None) -> str:
@@ -68,8 +60,6 @@ class TransformerEmbedder:
                  pooling: str | None = None, normalize: bool | None = None, max_length: int | None = None,
                  trust_remote_code: bool = False, backend: str = "torch", max_batch_tokens: int | None = None,
                  cache=None, shard=None) -> None:
-        import torch
-        from transformers import AutoModel
 
         if backend not in BACKENDS:
             from ..errors import UserError
@@ -98,9 +88,8 @@ class TransformerEmbedder:
             if not self.device.startswith("cuda") else None
         self.plan = runtime.BatchPlan(max_batch_tokens or runtime.default_max_tokens(self.device), batch_size)
         self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
-        self.model = loading.load_weights(AutoModel, model, self.folder, revision,
-                                          getattr(torch, self.dtype), trust_remote_code)
-        self.model.to(self.device).eval()
+        self.config = config
+        self._model = None  # loaded on first use: a run served wholly from the cache never loads it
         self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
         self.commit_hash = getattr(config, "_commit_hash", None)
         asked, backend = backend, resolve_backend(backend, self.device, self.dtype)
@@ -179,8 +168,24 @@ class TransformerEmbedder:
                 "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
 
     @property
+    def model(self):
+        """The transformers model, loaded from its files on first use."""
+        if self._model is None:
+            import torch
+            from transformers import AutoModel
+
+            self._model = loading.load_weights(AutoModel, self.model_id, self.folder, self.revision,
+                                               getattr(torch, self.dtype), self.trust_remote_code)
+            self._model.to(self.device).eval()
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    @property
     def dimension(self) -> int:
-        return int(self.model.config.hidden_size)
+        return int(self.config.hidden_size)
 
     # ------------------------------------------------------------ internals
 
