@@ -92,7 +92,7 @@ class TransformerEmbedder:
         self._model = None  # loaded on first use: a run served wholly from the cache never loads it
         self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
         self.commit_hash = getattr(config, "_commit_hash", None)
-        asked, backend = backend, resolve_backend(backend, self.device, self.dtype)
+        backend = resolve_backend(backend, self.device, self.dtype)
         self.backend = backend
         self._forward = self._torch_forward
         if backend == "onnx":
@@ -103,16 +103,8 @@ class TransformerEmbedder:
                                 "Use --backend torch on GPU or with --dtype float16/bfloat16.")
             from .onnx_backend import OnnxEncoder
 
-            try:
-                self._forward = OnnxEncoder(self.model, self.cache_identity(TEXT, ""),
-                                            cache.root if cache is not None else None, self.threads or 1)
-            except Exception as exc:  # an export that fails for an unusual model: plain torch instead
-                if asked == "onnx":
-                    raise
-                import warnings
-
-                warnings.warn(f"onnx export failed ({type(exc).__name__}: {str(exc)[:200]}); using torch")
-                self.backend = "torch"
+            self._forward = OnnxEncoder(self.model, self.cache_identity(TEXT, ""),
+                                        cache.root if cache is not None else None, self.threads or 1)
 
     # ------------------------------------------------------------ public API
 
