@@ -63,7 +63,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--output-dir", default="results", help="where result files go (default: results)")
     run.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     run.add_argument("--dtype", default="auto", help="float32, float16, bfloat16 (default: fp16 on GPU, fp32 on CPU)")
-    run.add_argument("--batch-size", type=int, default=32)
+    run.add_argument("--batch-size", type=int,
+                     help="most texts per batch (default: no cap for the embedder, whose batches the token "
+                     "budget --max-batch-tokens sizes; 32 pairs for the cross-encoder)")
     run.add_argument("--no-instruction", action="store_true", help="never add the query instruction")
     run.add_argument("--query-instruction", help="override the model's query instruction")
     run.add_argument("--pooling", choices=["cls", "mean", "lasttoken"], help="override the pooling")
@@ -87,14 +89,16 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--sigmoid", action="store_true", help="report the cross-encoder's sigmoid(logit) instead of the logit")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
     run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
-    run.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
-                     help="encoder runtime: torch, or onnx (onnxruntime; CPU float32); auto = torch")
+    run.add_argument("--backend", choices=["auto", "lean", "torch", "onnx"], default="auto",
+                     help="encoder runtime: lean (our fused forward for BERT-family models; CPU float32), "
+                     "torch (transformers' forward), onnx (onnxruntime; CPU float32); auto = lean where "
+                     "it applies, else torch")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from .leaderboard import score_frame, to_markdown
+    from .leaderboard import run_table
     from .models.embedder import load_embedder
     from .models.pipeline import EvaluatedModel
     from .registry import Registry
@@ -104,7 +108,7 @@ def command_run(args: argparse.Namespace) -> int:
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}.", "Pass a positive number.")
     if args.max_length is not None and args.max_length < 1:
         raise UserError(f"--max-length must be at least 1, got {args.max_length}.", "Pass a positive number of tokens.")
@@ -139,7 +143,7 @@ def command_run(args: argparse.Namespace) -> int:
     if args.reranker:
         from .models.cross_encoder import load_reranker
 
-        reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+        reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size or 32,
                                  max_length=args.max_length if embedder is None else None,
                                  sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code)
         print(f"Reranker {args.reranker} (cross-encoder, max_length={reranker.max_length}, "
@@ -167,7 +171,7 @@ def command_run(args: argparse.Namespace) -> int:
     scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
     if summary.completed:
         print()
-        print(to_markdown(score_frame(scores, [o.task.name for o in summary.outcomes])))
+        print(run_table(scores, [o.task.name for o in summary.outcomes]))
         print(f"\nResult files: {output_dir / safe_name(model_name)}")
     if summary.failed:
         print(f"\n{len(summary.failed)} of {len(summary.outcomes)} task(s) failed:", file=sys.stderr)

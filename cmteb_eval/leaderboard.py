@@ -1,25 +1,22 @@
-"""A leaderboard-style Markdown table of main scores (x100), as in the BGE model card."""
+"""The Markdown table of main scores (x100) that ``run`` prints at the end.
+
+Plain Python on purpose: a run served from the embedding cache should not pay for
+importing pandas. ``tables.py`` renders the full leaderboard tables.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
-import pandas as pd
 
-
-def score_frame(scores: Mapping[str, Mapping[str, float | None]], tasks: list[str]) -> pd.DataFrame:
-    """Rows: models; columns: tasks, then Avg (only when no task is missing)."""
-    frame = pd.DataFrame({task: {model: (None if s.get(task) is None else 100 * s[task])
-                                 for model, s in scores.items()} for task in tasks}, dtype="float64")
-    complete = frame.notna().all(axis=1)
-    frame["Avg"] = frame.mean(axis=1).where(complete)
-    return frame
-
-
-def to_markdown(frame: pd.DataFrame, index_name: str = "Model") -> str:
-    header = [index_name, *frame.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for model, row in frame.iterrows():
-        cells = ["-" if pd.isna(v) else f"{v:.2f}" for v in row]
+def run_table(scores: Mapping[str, Mapping[str, float | None]], tasks: list[str], index_name: str = "Model") -> str:
+    """Rows: models; columns: tasks, then Avg (only when no task is missing); '-' marks a missing score."""
+    lines = ["| " + " | ".join([index_name, *tasks, "Avg"]) + " |", "|" + "---|" * (len(tasks) + 2)]
+    for model, model_scores in scores.items():
+        values = [model_scores.get(task) for task in tasks]
+        values = [None if v is None or not math.isfinite(v) else 100 * float(v) for v in values]
+        average = math.fsum(values) / len(values) if values and None not in values else None
+        cells = ["-" if v is None else f"{v:.2f}" for v in [*values, average]]
         lines.append("| " + " | ".join([str(model), *cells]) + " |")
     return "\n".join(lines)

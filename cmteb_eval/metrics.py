@@ -8,7 +8,6 @@ numbers; where a tie rule matters it is stated beside the function.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
 
 # ---------------------------------------------------------------- similarities
 
@@ -48,13 +47,37 @@ def paired_manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- correlation
 
 
-def spearman(x, y) -> float:
-    """Spearman's rho; tied values get their average rank (scipy)."""
-    return float(spearmanr(np.asarray(x, np.float64), np.asarray(y, np.float64))[0])
+def average_ranks(values) -> np.ndarray:
+    """1-based ranks; tied values share the average of their ranks (scipy's ``rankdata``)."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="mergesort")
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.arange(len(values))
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    group = starts.cumsum()[inverse]
+    bounds = np.r_[np.nonzero(starts)[0], len(values)]
+    return 0.5 * (bounds[group] + bounds[group - 1] + 1)
 
 
 def pearson(x, y) -> float:
-    return float(pearsonr(np.asarray(x, np.float64), np.asarray(y, np.float64))[0])
+    """Pearson's r in float64, clipped to [-1, 1] (as scipy); NaN when either side is constant."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if len(x) != len(y):
+        raise ValueError(f"pearson: {len(x)} values against {len(y)}")
+    if len(x) < 2:
+        return float("nan")
+    dx, dy = x - x.mean(), y - y.mean()
+    denominator = np.sqrt(np.dot(dx, dx)) * np.sqrt(np.dot(dy, dy))
+    if denominator == 0:
+        return float("nan")
+    return float(np.clip(np.dot(dx, dy) / denominator, -1.0, 1.0))
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho: Pearson's r of the average ranks (ties share their mean rank, as scipy)."""
+    return pearson(average_ranks(x), average_ranks(y))
 
 
 # ---------------------------------------------------------------- binary ranking

@@ -45,8 +45,12 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopq
      "mat", "a", "what", "is", "panda", "hi", "giant", "bear", "species", "china"]
 
 
-def write_tiny_bert(folder: Path, *, classifier: bool = False, seed: int = 0) -> Path:
-    """A small randomly initialised BERT (or BertForSequenceClassification) saved with its tokenizer."""
+def write_tiny_bert(folder: Path, *, classifier: bool = False, seed: int = 0, initializer_range: float = 0.02) -> Path:
+    """A small randomly initialised BERT (or BertForSequenceClassification) saved with its tokenizer.
+
+    At BERT's default initializer_range every text gets nearly the same vector (cosines
+    within 1e-5 of 1), so a score over them is ill-conditioned; a larger range spreads them.
+    """
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
 
@@ -56,7 +60,7 @@ def write_tiny_bert(folder: Path, *, classifier: bool = False, seed: int = 0) ->
     tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
     config = BertConfig(vocab_size=len(dict.fromkeys(VOCAB)), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-                        num_labels=1)
+                        num_labels=1, initializer_range=initializer_range)
     torch.manual_seed(seed)
     model = (BertForSequenceClassification if classifier else BertModel)(config)
     model.eval()

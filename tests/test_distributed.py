@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, write_tiny_bert
 
 PAIRS = [("the cat sat on the mat", "a cat sat on a mat", 4.5), ("hi", "what is panda?", 0.5),
          ("今天天气很好", "今天天气很好我喜欢吃苹果", 3.0), ("a dog", "the dog", 4.0),
@@ -43,7 +43,9 @@ def run_cli(prefix, folder, card, output, cache):
 
 @pytest.mark.slow
 @pytest.mark.ci
-def test_torchrun_two_cpu_processes_equal_one_process(tiny_bert, tmp_path):
+def test_torchrun_two_cpu_processes_equal_one_process(tmp_path):
+    # spread vectors: with near-identical ones, float noise of batch shapes reorders near-tied cosines
+    tiny_bert = write_tiny_bert(tmp_path / "model", initializer_range=0.5)
     data = tmp_path / "tiny_sts"
     data.mkdir()
     with (data / "test.jsonl").open("w", encoding="utf-8") as out:
@@ -57,14 +59,17 @@ def test_torchrun_two_cpu_processes_equal_one_process(tiny_bert, tmp_path):
     sharded, sharded_items, stdout = run_cli(torchrun, tiny_bert, card, tmp_path / "sharded", tmp_path / "cache2")
 
     assert stdout.count("Result files:") == 1  # only rank 0 reports and writes
-    assert abs(sharded["scores"]["test"][0]["main_score"] - single["scores"]["test"][0]["main_score"]) <= 1e-6
+    # Sharding must give the same vectors up to float32 rounding (GEMM results depend on batch
+    # shapes by ~1e-7). The main score is not compared: on a random model several cosines tie
+    # near 1.0, and rounding at 1e-13 reorders such ties.
     pytest.importorskip("numpy").testing.assert_allclose(
         _cosines(sharded_items), _cosines(single_items), atol=1e-6)
     assert list((tmp_path / "cache2" / "embeddings").rglob("*.npz")), "rank 0 stores the gathered vectors"
     # a warm rerun under torchrun reads rank 0's cache and still agrees
     warm, warm_items, stdout = run_cli(torchrun, tiny_bert, card, tmp_path / "warm", tmp_path / "cache2")
     assert "0 text(s) encoded" in stdout
-    assert abs(warm["scores"]["test"][0]["main_score"] - single["scores"]["test"][0]["main_score"]) <= 1e-6
+    assert warm["scores"]["test"][0]["main_score"] == sharded["scores"]["test"][0]["main_score"]
+    assert _cosines(warm_items) == _cosines(sharded_items)
 
 
 def _cosines(items):

@@ -53,3 +53,20 @@ def test_correlations_and_similarities():
     np.testing.assert_allclose(metrics.paired_cosine(a, b), 1 - paired_cosine_distances(a, b), atol=1e-12)
     assert metrics.spearman([1, 2, 3, 4], [10, 20, 30, 25]) == pytest.approx(0.8)
     assert metrics.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+
+
+def test_correlations_equal_scipy_with_ties_and_constants():
+    """Our numpy Spearman/Pearson (scipy is not imported on the run path) equal scipy's."""
+    from scipy.stats import pearsonr, rankdata, spearmanr
+
+    rng = np.random.default_rng(5)
+    for size in (2, 3, 17, 500):
+        for _ in range(20):
+            x = rng.integers(0, 6, size).astype(float)  # heavy ties
+            y = np.round(rng.normal(size=size), 1)
+            np.testing.assert_array_equal(metrics.average_ranks(x), rankdata(x))
+            if np.ptp(x) == 0 or np.ptp(y) == 0:
+                assert np.isnan(metrics.spearman(x, y)) and np.isnan(metrics.pearson(x, y))
+                continue
+            assert metrics.spearman(x, y) == pytest.approx(spearmanr(x, y)[0], abs=1e-13)
+            assert metrics.pearson(x, y) == pytest.approx(pearsonr(x, y)[0], abs=1e-13)

@@ -33,8 +33,8 @@ def test_token_budget_batches_cover_every_text_once_within_budget(lengths, max_t
 
 @pytest.fixture(scope="module")
 def reference(tiny_bert):
-    """One text at a time: no padding at all, the plain per-text recipe."""
-    model = load_embedder(tiny_bert, model_name="BAAI/bge-base-zh-v1.5", batch_size=1)
+    """One text at a time through transformers' own forward: no padding at all, the plain per-text recipe."""
+    model = load_embedder(tiny_bert, model_name="BAAI/bge-base-zh-v1.5", batch_size=1, backend="torch")
     return np.stack([model.encode([t], role=PASSAGE)[0] for t in TEXTS])
 
 

@@ -24,21 +24,64 @@ from .protocol import QUERY, TEXT
 from .settings import EncoderSettings, resolve_settings
 
 
-BACKENDS = ("torch", "onnx", "auto")
+BACKENDS = ("auto", "lean", "torch", "onnx")
 
 
-def resolve_backend(backend: str, device: str, dtype: str) -> str:
-    """'auto' is torch: on a quiet 2-core CPU torch ran the encoder at 65% of the matmul limit
-    and onnxruntime at 53% (BENCHMARKS.md); onnx stays available with --backend onnx."""
-    return "torch" if backend == "auto" else backend
+def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_remote_code: bool = False) -> str:
+    """'auto' is the lean forward (``lean_encoder``) on CPU in float32 for a BERT-family model,
+    else transformers' own forward ('torch'). onnx stays available with --backend onnx; on a quiet
+    2-core CPU it ran at 53% of the matmul limit against torch's 65% (BENCHMARKS.md)."""
+    if backend == "auto":
+        lean = device == "cpu" and dtype == "float32" and not trust_remote_code \
+            and lean_config_reason(config) is None
+        return "lean" if lean else "torch"
+    if backend == "lean":
+        reason = lean_config_reason(config)
+        if device != "cpu" or dtype != "float32" or trust_remote_code or reason is not None:
+            from ..errors import UserError
+
+            why = reason or ("remote code" if trust_remote_code else f"{device}/{dtype}")
+            raise UserError(f"The lean backend runs BERT-family models on CPU in float32 (here: {why}).",
+                            "Use --backend torch (or auto).")
+    return backend
+
+
+def lean_config_reason(config: Any) -> str | None:
+    """What in the model's config rules out the lean forward, or None (the modules are checked at load)."""
+    from .lean_encoder import SUPPORTED_MODEL_TYPES
+
+    model_type = getattr(config, "model_type", None)
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        return f"model type {model_type!r}"
+    if getattr(config, "hidden_act", "gelu") != "gelu":
+        return f"activation {getattr(config, 'hidden_act', None)!r}"
+    if getattr(config, "is_decoder", False) or getattr(config, "position_embedding_type", "absolute") != "absolute":
+        return "a decoder or relative positions"
+    return None
+
+
+def cuda_possible() -> bool:
+    """Whether torch may see a GPU, without importing torch for a CPU-only build (a warm run
+    served from the cache never needs torch)."""
+    import sys
+
+    if "torch" not in sys.modules:
+        from importlib import metadata
+
+        try:
+            if "+cpu" in metadata.version("torch"):
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def pick_device(device: str | None) -> str:
-    import torch
-
     if device and device != "auto":
         return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if cuda_possible() else "cpu"
 
 
 def pick_dtype(dtype: str | None, device: str) -> str:
@@ -55,7 +98,7 @@ class TransformerEmbedder:
     """Embeds texts with a transformers ``AutoModel`` and the model's pooling."""
 
     def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
-                 device: str | None = None, dtype: str | None = None, batch_size: int = 32,
+                 device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
                  use_instruction: bool = True, query_instruction: str | None = None,
                  pooling: str | None = None, normalize: bool | None = None, max_length: int | None = None,
                  trust_remote_code: bool = False, backend: str = "torch", max_batch_tokens: int | None = None,
@@ -71,7 +114,8 @@ class TransformerEmbedder:
         self.folder = loading.local_folder(model)
         if self.folder is not None:
             loading.check_folder(self.folder)
-        config = loading.read_config(model, self.folder, revision, trust_remote_code)
+        self.trust_remote_code = trust_remote_code
+        config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
         self.settings: EncoderSettings = resolve_settings(
             model, self.folder, model_name,
@@ -81,30 +125,28 @@ class TransformerEmbedder:
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = batch_size
-        self.trust_remote_code = trust_remote_code
         self.cache = cache  # a cmteb_eval.cache.EmbeddingCache, or None
         self.shard = shard  # a cmteb_eval.distributed.Shard under torchrun, or None
-        self.threads = runtime.configure_cpu_threads(shard.world if shard else 1) \
+        self.threads = runtime.cpu_thread_count(shard.world if shard else 1) \
             if not self.device.startswith("cuda") else None
-        self.plan = runtime.BatchPlan(max_batch_tokens or runtime.default_max_tokens(self.device), batch_size)
-        self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
+        self.plan = runtime.BatchPlan(max_batch_tokens or runtime.default_max_tokens(self.device),
+                                      batch_size or runtime.UNCAPPED)
         self.config = config
-        self._model = None  # loaded on first use: a run served wholly from the cache never loads it
+        # Tokenizer, weights and the forward engine load on first use: a run served wholly
+        # from the cache imports neither torch nor transformers.
+        self._tokenizer = None
+        self._model = None
+        self._engine = None
         self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
         self.commit_hash = getattr(config, "_commit_hash", None)
-        backend = resolve_backend(backend, self.device, self.dtype)
-        self.backend = backend
-        self._forward = self._torch_forward
-        if backend == "onnx":
-            if self.device != "cpu" or self.dtype != "float32":
-                from ..errors import UserError
+        self.backend = resolve_backend(backend, self.device, self.dtype, config, trust_remote_code)
+        if self.backend == "onnx" and (self.device != "cpu" or self.dtype != "float32"):
+            from ..errors import UserError
 
-                raise UserError(f"The onnx backend runs on CPU in float32 (asked: {self.device}/{self.dtype}).",
-                                "Use --backend torch on GPU or with --dtype float16/bfloat16.")
-            from .onnx_backend import OnnxEncoder
-
-            self._forward = OnnxEncoder(self.model, self.cache_identity(TEXT, ""),
-                                        cache.root if cache is not None else None, self.threads or 1)
+            raise UserError(f"The onnx backend runs on CPU in float32 (asked: {self.device}/{self.dtype}).",
+                            "Use --backend torch on GPU or with --dtype float16/bfloat16.")
+        self._forward = {"lean": self._lean_forward, "onnx": self._onnx_forward}.get(self.backend,
+                                                                                   self._torch_forward)
 
     # ------------------------------------------------------------ public API
 
@@ -160,12 +202,20 @@ class TransformerEmbedder:
                 "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
 
     @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = loading.load_tokenizer(self.model_id, self.folder, self.revision, self.trust_remote_code)
+        return self._tokenizer
+
+    @property
     def model(self):
         """The transformers model, loaded from its files on first use."""
         if self._model is None:
             import torch
             from transformers import AutoModel
 
+            if self.threads is not None:
+                runtime.configure_cpu_threads(threads=self.threads)
             self._model = loading.load_weights(AutoModel, self.model_id, self.folder, self.revision,
                                                getattr(torch, self.dtype), self.trust_remote_code)
             self._model.to(self.device).eval()
@@ -174,10 +224,12 @@ class TransformerEmbedder:
     @model.setter
     def model(self, value) -> None:
         self._model = value
+        self._engine = None  # built again for the new weights
 
     @property
     def dimension(self) -> int:
-        return int(self.config.hidden_size)
+        size = getattr(self.config, "hidden_size", None)
+        return int(size if size is not None else self.model.config.hidden_size)
 
     # ------------------------------------------------------------ internals
 
@@ -226,13 +278,15 @@ class TransformerEmbedder:
 
         out = np.empty((len(encoded), self.dimension), dtype=np.float32)
 
+        pad_id = self.tokenizer.pad_token_id or 0
+        left = self.tokenizer.padding_side == "left"
+
         def forward(batch_index: np.ndarray) -> None:
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in batch_index]},
-                                       padding=True, return_tensors="pt")
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            hidden = self._forward(batch["input_ids"], batch["attention_mask"])
+            ids, mask = pad_batch([encoded[i] for i in batch_index], pad_id, left)
+            ids, mask = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+            hidden = self._forward(ids, mask)
             # Pool and normalise in float32 whatever the model's dtype (fp16 sums overflow).
-            pooled = pool(hidden.float(), batch["attention_mask"], self.settings.pooling)
+            pooled = pool(hidden.float(), mask, self.settings.pooling)
             if self.settings.normalize:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             out[batch_index] = pooled.cpu().numpy()
@@ -250,8 +304,39 @@ class TransformerEmbedder:
     def _torch_forward(self, input_ids, attention_mask):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    def _lean_forward(self, input_ids, attention_mask):
+        if self._engine is None:
+            from .lean_encoder import LeanEncoder, unsupported_reason
+
+            reason = unsupported_reason(self.model)
+            if reason is not None:
+                raise EmbeddingError(f"Model {self.model_id!r} cannot run on the lean backend: {reason}.",
+                                     "Use --backend torch.")
+            self._engine = LeanEncoder(self.model)
+        return self._engine(input_ids, attention_mask)
+
+    def _onnx_forward(self, input_ids, attention_mask):
+        if self._engine is None:
+            from .onnx_backend import OnnxEncoder
+
+            root = self.cache.root if self.cache is not None else None
+            self._engine = OnnxEncoder(self.model, self.cache_identity(TEXT, ""), root, self.threads or 1)
+        return self._engine(input_ids, attention_mask)
+
     def settings_dict(self) -> dict[str, Any]:
         return asdict(self.settings)
+
+
+def pad_batch(sequences: list[list[int]], pad_id: int, left: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest sequence, and the attention mask (int64, as the tokenizer pads)."""
+    longest = max(len(ids) for ids in sequences)
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, sequence in enumerate(sequences):
+        start = longest - len(sequence) if left else 0
+        ids[row, start:start + len(sequence)] = sequence
+        mask[row, start:start + len(sequence)] = 1
+    return ids, mask
 
 
 def pool(hidden, attention_mask, mode: str):
@@ -264,7 +349,8 @@ def pool(hidden, attention_mask, mode: str):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(dim=1) / torch.clamp(mask.sum(dim=1), min=1e-9)
     if mode == "lasttoken":
-        last = attention_mask.sum(dim=1) - 1
+        # the last real token, whichever side the padding is on
+        last = attention_mask.shape[1] - 1 - attention_mask.flip(dims=[1]).argmax(dim=1)
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"unknown pooling {mode!r}")
 

@@ -61,6 +61,28 @@ def read_config(model: str, folder: Path | None, revision: str | None,
         raise _hub_error(model, revision, exc) from None
 
 
+def read_config_fields(model: str, folder: Path | None, revision: str | None,
+                       trust_remote_code: bool = False) -> Any:
+    """The model's config fields. A local folder's config.json is read as JSON, without
+    importing transformers (a run served from the embedding cache never needs it); a hub
+    id goes through ``AutoConfig``."""
+    if folder is None:
+        return read_config(model, folder, revision, trust_remote_code)
+    import json
+    from types import SimpleNamespace
+
+    path = folder / "config.json"
+    try:
+        fields = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"The model config {path} cannot be read: {type(exc).__name__}: {str(exc)[:200]}.",
+                             "Save the model again (save_pretrained) or restore config.json.") from None
+    if not isinstance(fields, dict) or "model_type" not in fields:
+        raise ModelLoadError(f"The model config {path} is not a transformers config (no model_type).",
+                             "Save the model again (save_pretrained) or restore config.json.")
+    return SimpleNamespace(**fields)
+
+
 def _hub_error(model: str, revision: str | None, exc: Exception) -> ModelLoadError:
     if hub_offline():
         return ModelLoadError(

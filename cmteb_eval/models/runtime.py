@@ -16,6 +16,7 @@ import numpy as np
 
 DEFAULT_MAX_TOKENS_CPU = 2048    # padded tokens per batch; larger batches fall out of L2 on CPU
 DEFAULT_MAX_TOKENS_CUDA = 32768
+UNCAPPED = 1 << 30  # no cap on texts per batch: the token budget alone sizes batches
 
 
 def physical_cores() -> int:
@@ -35,17 +36,23 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def configure_cpu_threads(processes: int = 1) -> int:
-    """Set torch's intra-op threads to physical cores / processes, unless the user chose.
+def cpu_thread_count(processes: int = 1) -> int:
+    """Intra-op threads for one of ``processes`` encoder processes: physical cores / processes.
 
-    ``OMP_NUM_THREADS`` or ``CMTEB_EVAL_THREADS`` set by the user win. Returns the count used.
+    ``OMP_NUM_THREADS`` or ``CMTEB_EVAL_THREADS`` set by the user win.
     """
+    chosen = os.environ.get("CMTEB_EVAL_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if chosen and chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    return max(1, physical_cores() // max(1, processes))
+
+
+def configure_cpu_threads(processes: int = 1, threads: int | None = None) -> int:
+    """Set torch's intra-op threads (``threads``, else ``cpu_thread_count(processes)``); returns the count."""
     import torch
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    chosen = os.environ.get("CMTEB_EVAL_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    threads = int(chosen) if chosen and chosen.isdigit() and int(chosen) > 0 \
-        else max(1, physical_cores() // max(1, processes))
+    threads = threads or cpu_thread_count(processes)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
