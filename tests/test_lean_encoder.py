@@ -108,3 +108,13 @@ print(vectors.sum())
     assert cold.returncode == 0, cold.stderr[-2000:]
     assert warm.returncode == 0, warm.stderr[-2000:]
     assert cold.stdout.strip() == warm.stdout.strip()
+
+
+def test_texts_that_tokenise_alike_get_bit_identical_vectors(tiny_bert):
+    """The model sees token ids: 'The CAT' and 'the cat' (lower-cased vocabulary) are one input,
+    so their cosine is exactly 1 whatever batches the other texts fall into."""
+    model = load_embedder(tiny_bert, model_name="BAAI/bge-base-zh-v1.5", max_batch_tokens=16)
+    filler = ["what is panda? the giant panda is a bear species of china", "hi", "a dog", "今天天气很好"]
+    vectors = model.encode(["the cat sat on the mat", *filler, "The CAT sat on the MAT"])
+    assert np.array_equal(vectors[0], vectors[-1])
+    assert not np.array_equal(vectors[0], vectors[1])
