@@ -119,6 +119,31 @@ print(json.dumps({"texts": len(texts), "sequences": len(ids), "tokens": int(leng
                   "backend": model.backend}))
 """
 
+AB_CHILD = r"""
+import json, sys, time
+import numpy as np
+from cmteb_eval.models.embedder import load_embedder
+tasks_arg, data_dir, model_dir, sample, reps = sys.argv[1].split(","), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+texts = []
+for name in tasks_arg:
+    for line in open(f"{data_dir}/{name}/test.jsonl", encoding="utf-8"):
+        row = json.loads(line)
+        texts += [row["sentence1"], row["sentence2"]]
+texts = list(dict.fromkeys(texts))
+texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), min(sample, len(texts)), replace=False)]
+models = {b: load_embedder(model_dir, model_name="sentence-transformers/all-MiniLM-L6-v2", backend=b)
+          for b in ("lean", "torch")}
+for model in models.values():
+    model.encode(texts[:200])  # weights, tokenizer, prepacking
+times = {b: [] for b in models}
+for rep in range(reps):  # alternate the order so drifting load hits both alike
+    for backend in (["lean", "torch"] if rep % 2 == 0 else ["torch", "lean"]):
+        start = time.perf_counter()
+        models[backend]._encode_unique(texts)
+        times[backend].append(time.perf_counter() - start)
+print(json.dumps({"texts": len(texts), "times": times}))
+"""
+
 
 def loadavg() -> str:
     try:
@@ -191,6 +216,8 @@ def main() -> int:
                         help="cold runs to time; the first (auto: the CLI default) is also timed warm")
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
     parser.add_argument("--json", help="also write the raw numbers here")
+    parser.add_argument("--ab-reps", type=int, default=5,
+                        help="interleaved repetitions of the lean-vs-torch forward comparison (0 skips it)")
     args = parser.parse_args()
 
     from cmteb_eval.cli import packaged_minilm
@@ -231,9 +258,14 @@ def main() -> int:
             run = timed(f"(e) encoder throughput, backend {backend}",
                         [python, "-c", THROUGHPUT_CHILD, args.tasks, args.data_dir, model_dir, backend], env)
             throughput[backend] = json.loads(run["stdout"].splitlines()[-1])
+        ab = None
+        if args.ab_reps > 0:
+            run = timed("(f) lean vs torch forward, interleaved",
+                        [python, "-c", AB_CHILD, args.tasks, args.data_dir, model_dir, "4000", str(args.ab_reps)], env)
+            ab = json.loads(run["stdout"].splitlines()[-1])
     report = {"tasks": tasks, "runs": {k: {x: v[x] for x in ("wall_s", "load_before", "load_after")}
                                        for k, v in runs.items()},
-              "scores": scores, "throughput": throughput, "machine": machine(),
+              "scores": scores, "throughput": throughput, "ab": ab, "machine": machine(),
               "load_at_start": load_at_start, "busy_at_start": busy_at_start, "load_at_end": loadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if args.json:
@@ -246,6 +278,23 @@ def main() -> int:
 
 def max_disagreement(scores: dict[str, dict[str, float]], tasks: list[str]) -> float:
     return max(max(s[t] for s in scores.values()) - min(s[t] for s in scores.values()) for t in tasks)
+
+
+def ab_section(ab: dict | None) -> list[str]:
+    """The lean forward against transformers' forward, alternating, on the same texts and batches."""
+    if not ab:
+        return []
+    median = {b: sorted(t)[len(t) // 2] for b, t in ab["times"].items()}
+    lines = ["## Lean forward vs transformers' forward (interleaved)", "",
+             f"The same {ab['texts']} distinct texts (a fixed random sample of the tasks' texts), encoded "
+             f"{len(ab['times']['lean'])} times by each backend in alternating order, in one process, weights loaded "
+             "beforehand. One cold run per backend cannot separate them (the matmul rate itself moved ~10% between "
+             "the two throughput runs above); alternating repetitions can.", "",
+             "| Backend | Seconds per repetition | Median |", "|---|---|---|"]
+    for backend, times in ab["times"].items():
+        lines.append(f"| {backend} | {', '.join(f'{t:.2f}' for t in times)} | {median[backend]:.2f} |")
+    lines += ["", f"Median lean / torch: **{median['lean'] / median['torch']:.3f}**.", ""]
+    return lines
 
 
 def bounds_section(report: dict, default_cold: str) -> list[str]:
@@ -341,6 +390,7 @@ def render(report: dict, command: str) -> str:
         f"not work: batches hold at most {first['max_batch_tokens']} padded tokens.",
         "",
     ]
+    lines += ab_section(report.get("ab"))
     lines += bounds_section(report, default_cold)
     lines += [
         "## Machine and load",
