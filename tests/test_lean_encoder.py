@@ -118,3 +118,26 @@ def test_texts_that_tokenise_alike_get_bit_identical_vectors(tiny_bert):
     vectors = model.encode(["the cat sat on the mat", *filler, "The CAT sat on the MAT"])
     assert np.array_equal(vectors[0], vectors[-1])
     assert not np.array_equal(vectors[0], vectors[1])
+
+
+def test_a_misbehaving_onednn_op_falls_back_to_addmm(monkeypatch):
+    """The oneDNN ops are private torch API: when they fail (or disagree), the lean path uses addmm."""
+    if not lean_encoder.oned_nn_usable():
+        pytest.skip("this torch build has no oneDNN linear")
+    model = tiny_model("bert")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("changed signature")
+
+    class BrokenOps:
+        _reorder_linear_weight = staticmethod(torch.ops.mkldnn._reorder_linear_weight)
+        _linear_pointwise = staticmethod(broken)
+
+    monkeypatch.setattr(torch.ops, "mkldnn", BrokenOps(), raising=False)
+    lean = LeanEncoder(model)
+    assert not lean.uses_onednn and all(layer.qkv.packed is None for layer in lean.layers)
+    monkeypatch.undo()
+    ids, mask = random_batch(120, 0, [9, 4])
+    with torch.inference_mode():
+        expected = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        torch.testing.assert_close(lean(ids, mask)[mask.bool()], expected[mask.bool()], atol=1e-5, rtol=1e-5)

@@ -133,7 +133,32 @@ class LeanEncoder:
                     ffn_in=_linear(layer.intermediate.dense.weight, layer.intermediate.dense.bias, pack),
                     ffn_out=_linear(layer.output.dense.weight, layer.output.dense.bias, pack),
                     norm2=_norm(layer.output.LayerNorm)))
+        if pack and not self._onednn_agrees():
+            self.layers = [LeanLayer(*(Linear(part.weight, part.bias) if isinstance(part, Linear) else part
+                                       for part in (layer.qkv, layer.attention_out, layer.norm1, layer.ffn_in,
+                                                    layer.ffn_out, layer.norm2)))
+                           for layer in self.layers]
+            pack = False
         self.uses_onednn = pack
+
+    def _onednn_agrees(self) -> bool:
+        """Probe the private oneDNN ops once against plain addmm: a torch build where they changed
+        or misbehave falls back to addmm instead of failing or drifting."""
+        import torch
+
+        layer = self.layers[0]
+        plain = Linear(layer.ffn_in.weight, layer.ffn_in.bias)
+        probe = torch.randn(3, self.hidden, generator=torch.Generator().manual_seed(0))
+        try:
+            with torch.inference_mode():
+                fused = layer.ffn_in(probe, gelu=True)
+                reference = plain(probe, gelu=True)
+                residual_ok = torch.allclose(layer.attention_out(probe, residual=probe),
+                                             Linear(layer.attention_out.weight, layer.attention_out.bias)(
+                                                 probe, residual=probe.clone()), atol=1e-4, rtol=1e-4)
+        except (RuntimeError, TypeError, AttributeError):
+            return False
+        return residual_ok and fused.shape == reference.shape and torch.allclose(fused, reference, atol=1e-4, rtol=1e-4)
 
     def __call__(self, input_ids, attention_mask):
         import torch
