@@ -27,8 +27,11 @@ N_TASKS = 6
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")
     model = write_tiny_bert(root / "tiny-bge", seed=3)
-    cards = [write_sts_task(root / "cards", f"Crash{i}", n_rows=40, seed=i) for i in range(N_TASKS)]
-    args = ["--model", str(model), "--pooling", "cls", "--device", "cpu", "--batch-size", "8",
+    # Enough rows, and no embedding cache, that each task takes a while: a run served from the
+    # cache finishes all six tasks in well under a second, and kills would land only before
+    # or after it.
+    cards = [write_sts_task(root / "cards", f"Crash{i}", n_rows=3000, seed=i) for i in range(N_TASKS)]
+    args = ["--model", str(model), "--pooling", "cls", "--device", "cpu", "--batch-size", "8", "--no-cache",
             "--tasks", ",".join(f"Crash{i}" for i in range(N_TASKS))]
     for card in cards:
         args += ["--task-file", str(card)]
@@ -71,6 +74,17 @@ def assert_every_file_absent_or_complete(folder: Path) -> int:
     return results
 
 
+def kill_after_first_write(args, out: Path) -> tuple[int, int]:
+    """SIGKILL a fresh run as soon as it reports its first written result: between two tasks' writes."""
+    proc = start(args, out)
+    for line in proc.stdout:
+        if "->" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    return 0, assert_every_file_absent_or_complete(out / "tiny-bge")
+
+
 def kill_at_random_points(args, out: Path, kills: int, rng: random.Random) -> list[tuple[int, int]]:
     """Start the run ``kills`` times, each time SIGKILL it at a random point.
 
@@ -97,7 +111,7 @@ def kill_at_random_points(args, out: Path, kills: int, rng: random.Random) -> li
     return seen
 
 
-def run_kill_and_resume(setup, kills: int, seed: int):
+def run_kill_and_resume(setup, kills: int, seed: int, first_between_writes: bool = False):
     root, args = setup
     rng = random.Random(seed)
     reference_out = root / f"reference-{seed}"
@@ -107,7 +121,8 @@ def run_kill_and_resume(setup, kills: int, seed: int):
     assert len(reference) == N_TASKS
 
     out = root / f"killed-{seed}"
-    seen = kill_at_random_points(args, out, kills, rng)
+    seen = [kill_after_first_write(args, out)] if first_between_writes else []
+    seen += kill_at_random_points(args, out, kills, rng)
     code, stdout, err = finish(start(args, out))
     assert code == 0, err
     assert_every_file_absent_or_complete(out / "tiny-bge")
@@ -124,9 +139,9 @@ def test_a_few_sigkills_then_resume_gives_the_uninterrupted_scores(setup):
 
 @pytest.mark.slow
 def test_many_sigkills_at_random_points_then_resume_gives_the_uninterrupted_scores(setup):
-    seen = run_kill_and_resume(setup, kills=10, seed=2026)
+    seen = run_kill_and_resume(setup, kills=10, seed=2026, first_between_writes=True)
     print("complete results before and after each kill:", seen)
-    assert any(0 < after < N_TASKS for _, after in seen)  # some kills landed between tasks' writes
+    assert 0 < seen[0][1] < N_TASKS  # the first kill landed between tasks' writes
 
 
 def test_ctrl_c_stops_cleanly_keeps_finished_tasks_and_says_how_to_resume(setup, tmp_path):
