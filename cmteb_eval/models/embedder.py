@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import EmbeddingError
 from ..taskspec import TaskSpec
 from . import loading, runtime
+from .lean_encoder import config_unsupported_reason
 from .protocol import QUERY, TEXT
 from .settings import EncoderSettings, resolve_settings
 
@@ -33,10 +34,10 @@ def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_re
     2-core CPU it ran at 53% of the matmul limit against torch's 65% (BENCHMARKS.md)."""
     if backend == "auto":
         lean = device == "cpu" and dtype == "float32" and not trust_remote_code \
-            and lean_config_reason(config) is None
+            and config_unsupported_reason(config) is None
         return "lean" if lean else "torch"
     if backend == "lean":
-        reason = lean_config_reason(config)
+        reason = config_unsupported_reason(config)
         if device != "cpu" or dtype != "float32" or trust_remote_code or reason is not None:
             from ..errors import UserError
 
@@ -44,20 +45,6 @@ def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_re
             raise UserError(f"The lean backend runs BERT-family models on CPU in float32 (here: {why}).",
                             "Use --backend torch (or auto).")
     return backend
-
-
-def lean_config_reason(config: Any) -> str | None:
-    """What in the model's config rules out the lean forward, or None (the modules are checked at load)."""
-    from .lean_encoder import SUPPORTED_MODEL_TYPES
-
-    model_type = getattr(config, "model_type", None)
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        return f"model type {model_type!r}"
-    if getattr(config, "hidden_act", "gelu") != "gelu":
-        return f"activation {getattr(config, 'hidden_act', None)!r}"
-    if getattr(config, "is_decoder", False) or getattr(config, "position_embedding_type", "absolute") != "absolute":
-        return "a decoder or relative positions"
-    return None
 
 
 def cuda_possible() -> bool:
@@ -268,7 +255,7 @@ class TransformerEmbedder:
         # The model sees token ids, not text: texts that tokenise alike (characters outside the
         # vocabulary, case or accents the tokenizer drops, truncation) are encoded once and get
         # bit-identical vectors, so their cosine is exactly 1, not 1 minus float noise that
-        # batch shapes would decide (a 1e-4 Spearman swing on PAWSX, BENCHMARKS.md).
+        # batch shapes would decide (a 1.3e-4 Spearman swing on PAWSX, README).
         distinct: dict[tuple[int, ...], int] = {}
         positions = np.array([distinct.setdefault(tuple(ids), len(distinct)) for ids in tokenized], dtype=np.int64)
         encoded = [list(ids) for ids in distinct]

@@ -54,19 +54,28 @@ class LeanLayer:
     norm2: tuple
 
 
-def unsupported_reason(model) -> str | None:
-    """Why ``model`` cannot take the lean path, or None when it can."""
-    config = model.config
-    if getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
-        return f"model type {getattr(config, 'model_type', None)!r}"
+def config_unsupported_reason(config) -> str | None:
+    """What in a model's config rules out the lean path, or None. ``config`` may be a transformers
+    config or config.json's fields (absent fields take BertConfig's defaults)."""
+    model_type = getattr(config, "model_type", None)
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        return f"model type {model_type!r}"
     if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
         return "a decoder"
     if getattr(config, "position_embedding_type", "absolute") != "absolute":
         return "relative position embeddings"
-    if getattr(config, "hidden_act", None) != "gelu":
+    if getattr(config, "hidden_act", "gelu") != "gelu":
         return f"activation {getattr(config, 'hidden_act', None)!r}"
     if getattr(config, "chunk_size_feed_forward", 0):
         return "chunked feed-forward"
+    return None
+
+
+def unsupported_reason(model) -> str | None:
+    """Why ``model`` cannot take the lean path (its config or its modules), or None when it can."""
+    reason = config_unsupported_reason(model.config)
+    if reason is not None:
+        return reason
     embeddings, encoder = getattr(model, "embeddings", None), getattr(model, "encoder", None)
     if embeddings is None or encoder is None or not hasattr(encoder, "layer"):
         return "no embeddings/encoder.layer modules"
@@ -109,8 +118,6 @@ class LeanEncoder:
     """``forward(input_ids, attention_mask)`` -> last hidden state, for a supported model on CPU."""
 
     def __init__(self, model, use_onednn: bool | None = None) -> None:
-        import torch
-
         reason = unsupported_reason(model)
         if reason is not None:
             raise ValueError(f"lean encoder does not support this model: {reason}")
@@ -121,25 +128,27 @@ class LeanEncoder:
         self.hidden = config.hidden_size
         self.head_size = self.hidden // self.heads
         self.scale = self.head_size ** -0.5
-        self.layers = []
+        self.layers = self._build_layers(pack)
+        if pack and not self._onednn_agrees():
+            self.layers, pack = self._build_layers(False), False
+        self.uses_onednn = pack
+
+    def _build_layers(self, pack: bool) -> list[LeanLayer]:
+        import torch
+
+        layers = []
         with torch.no_grad():
-            for layer in model.encoder.layer:
+            for layer in self.model.encoder.layer:
                 attention = layer.attention
                 q, k, v = attention.self.query, attention.self.key, attention.self.value
-                self.layers.append(LeanLayer(
+                layers.append(LeanLayer(
                     qkv=_linear(torch.cat([q.weight, k.weight, v.weight]), torch.cat([q.bias, k.bias, v.bias]), pack),
                     attention_out=_linear(attention.output.dense.weight, attention.output.dense.bias, pack),
                     norm1=_norm(attention.output.LayerNorm),
                     ffn_in=_linear(layer.intermediate.dense.weight, layer.intermediate.dense.bias, pack),
                     ffn_out=_linear(layer.output.dense.weight, layer.output.dense.bias, pack),
                     norm2=_norm(layer.output.LayerNorm)))
-        if pack and not self._onednn_agrees():
-            self.layers = [LeanLayer(*(Linear(part.weight, part.bias) if isinstance(part, Linear) else part
-                                       for part in (layer.qkv, layer.attention_out, layer.norm1, layer.ffn_in,
-                                                    layer.ffn_out, layer.norm2)))
-                           for layer in self.layers]
-            pack = False
-        self.uses_onednn = pack
+        return layers
 
     def _onednn_agrees(self) -> bool:
         """Probe the private oneDNN ops once against plain addmm: a torch build where they changed
