@@ -73,17 +73,24 @@ for name in tasks_arg:
 print(json.dumps({"scores": scores, "inner_s": time.perf_counter() - start}))
 """
 
-THROUGHPUT_CHILD = r"""
+# The start of the encoder-only children: argv[1:4] are tasks, data folder and model folder;
+# ``texts`` are the tasks' distinct sentences.
+DISTINCT_TEXTS = r"""
 import json, sys, time
-import numpy as np, torch
+import numpy as np
 from cmteb_eval.models.embedder import load_embedder
-tasks_arg, data_dir, model_dir, backend = sys.argv[1].split(","), sys.argv[2], sys.argv[3], sys.argv[4]
+tasks_arg, data_dir, model_dir = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
 texts = []
 for name in tasks_arg:
     for line in open(f"{data_dir}/{name}/test.jsonl", encoding="utf-8"):
         row = json.loads(line)
         texts += [row["sentence1"], row["sentence2"]]
 texts = list(dict.fromkeys(texts))
+"""
+
+THROUGHPUT_CHILD = DISTINCT_TEXTS + r"""
+import torch
+backend = sys.argv[4]
 model = load_embedder(model_dir, model_name="sentence-transformers/all-MiniLM-L6-v2", backend=backend)
 ids = model.tokenizer(texts, truncation=True, max_length=model.settings.max_length)["input_ids"]
 ids = list(dict.fromkeys(tuple(i) for i in ids))  # the embedder encodes each distinct token sequence once
@@ -119,17 +126,8 @@ print(json.dumps({"texts": len(texts), "sequences": len(ids), "tokens": int(leng
                   "backend": model.backend}))
 """
 
-AB_CHILD = r"""
-import json, sys, time
-import numpy as np
-from cmteb_eval.models.embedder import load_embedder
-tasks_arg, data_dir, model_dir, sample, reps = sys.argv[1].split(","), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-texts = []
-for name in tasks_arg:
-    for line in open(f"{data_dir}/{name}/test.jsonl", encoding="utf-8"):
-        row = json.loads(line)
-        texts += [row["sentence1"], row["sentence2"]]
-texts = list(dict.fromkeys(texts))
+AB_CHILD = DISTINCT_TEXTS + r"""
+sample, reps = int(sys.argv[4]), int(sys.argv[5])
 texts = [texts[i] for i in np.random.default_rng(0).choice(len(texts), min(sample, len(texts)), replace=False)]
 models = {b: load_embedder(model_dir, model_name="sentence-transformers/all-MiniLM-L6-v2", backend=b)
           for b in ("lean", "torch")}
