@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from parity_data import write_jsonl
 
 # ---------------------------------------------------------------- qbqtc_dev tasks
 
@@ -72,14 +73,6 @@ def retrieval_tables(rows, max_queries: int | None = None):
             qrels["corpus-id"].append(title_id[title])
             qrels["score"].append(label)
     return corpus, query_table, qrels
-
-
-def write_jsonl(path: Path, table: dict[str, list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    names = list(table)
-    with open(path, "w", encoding="utf-8") as handle:
-        for values in zip(*(table[n] for n in names)):
-            handle.write(json.dumps(dict(zip(names, values)), ensure_ascii=False) + "\n")
 
 
 def write_qbqtc_tasks(folder: Path, rerank_table, corpus, queries, qrels) -> tuple[Path, Path]:
