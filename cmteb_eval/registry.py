@@ -12,9 +12,15 @@ from .taskspec import TASK_TYPES, TaskSpec, load_card
 
 
 def builtin_tasks_dir() -> Path:
-    """The folder of built-in cards: ``$CMTEB_EVAL_TASKS_DIR`` or the repo's ``tasks/``."""
+    """The folder of built-in cards: ``$CMTEB_EVAL_TASKS_DIR``, else the copy inside an installed
+    package (a wheel or ``pip install .`` ships ``tasks/`` as ``cmteb_eval/task_cards``), else the
+    checkout's ``tasks/`` (an editable install or a run from the source tree)."""
     override = os.environ.get("CMTEB_EVAL_TASKS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "tasks"
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parent
+    packaged = package / "task_cards"
+    return packaged if packaged.is_dir() else package.parent / "tasks"
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class Registry:
         tasks_dir = tasks_dir or builtin_tasks_dir()
         if not tasks_dir.is_dir():
             raise UserError(f"The task card folder {tasks_dir} does not exist.",
-                            "Run from a checkout of cmteb-eval or set CMTEB_EVAL_TASKS_DIR.")
+                            "The installation is incomplete: reinstall cmteb-eval (pip install .), run from a "
+                            "checkout, or set CMTEB_EVAL_TASKS_DIR to a folder of task cards.")
         tasks: dict[str, TaskSpec] = {}
         for path in sorted(tasks_dir.rglob("*.toml")):
             if path.name == "benchmarks.toml":
