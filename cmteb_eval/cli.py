@@ -168,7 +168,7 @@ def command_run(args: argparse.Namespace) -> int:
               + (f", {sum(s.corrupt_shards for s in stats)} damaged shard(s) recomputed"
                  if any(s.corrupt_shards for s in stats) else ""))
 
-    scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
+    scores = {model_name: {o.task.name: o.main_scores.get(o.task.table_split) for o in summary.completed}}
     if summary.completed:
         print()
         print(run_table(scores, [o.task.name for o in summary.outcomes]))

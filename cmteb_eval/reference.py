@@ -64,20 +64,27 @@ def published_model(name: str, registry=None) -> ModelScores:
     for raw_task, fact in entry["tasks"].items():
         task = TASK_ALIASES.get(raw_task, raw_task)
         spec = registry.tasks.get(task) if registry is not None else None
-        split, subset = fact.get("split"), fact.get("subset")
+        subset = fact.get("subset")
+        # every published split (older entries record one: "split" and "score")
+        splits = {str(k): float(v) for k, v in fact["splits"].items()} if fact.get("splits") \
+            else {fact.get("split") or "published": float(fact["score"])}
+        split = fact.get("split")
         if spec is not None:
-            wanted_split = spec.eval_splits[0]
             # a missing split or subset in the published entry means "not recorded", not "different"
-            if (split is not None and split != wanted_split) or (subset is not None and subset != spec.dataset.subset):
-                model.notes.append(f"{raw_task}: published for split {split!r}, subset {subset!r}; our card "
-                                   f"evaluates split {wanted_split!r}, subset {spec.dataset.subset!r}: not used")
+            if split is None and "published" in splits:
+                splits = {spec.table_split: splits.pop("published")}
+            evaluated = {k: v for k, v in splits.items() if k in spec.eval_splits}
+            if (subset is not None and subset != spec.dataset.subset) or spec.table_split not in evaluated:
+                model.notes.append(f"{raw_task}: published for split(s) {', '.join(splits)}, subset {subset!r}; "
+                                   f"our card's tables show split {spec.table_split!r}, subset "
+                                   f"{spec.dataset.subset!r}: not used")
                 continue
-            split = split or wanted_split
+            splits, split = evaluated, spec.table_split
+        split = split if split in splits else next(iter(splits))
         version = fact.get("mteb_version")
         model.tasks[task] = TaskScore(
-            task=task, task_type=fact.get("type"), split=split, score=float(fact["score"]), metric=fact.get("metric"),
-            splits={split or "published": float(fact["score"])}, origin="published",
-            source=fact.get("source", source), subset=subset,
+            task=task, task_type=fact.get("type"), split=split, score=splits[split], metric=fact.get("metric"),
+            splits=splits, origin="published", source=fact.get("file", fact.get("source", source)), subset=subset,
             protocol=(f"mteb {version}" if version else entry["protocol"]),
             versions={"mteb": version} if version else {},
         )

@@ -50,7 +50,7 @@ class Reproduction:
                  frame_to_markdown(shown), ""]
         if versions:
             lines.append("Our harness: " + "; ".join(versions))
-        lines.append(f"{(self.frame['Verdict'] == 'reproduced').sum()} of {len(self.checked)} task(s) with a "
+        lines.append(f"{(self.frame['Verdict'] == 'reproduced').sum()} of {len(self.checked)} task split(s) with a "
                      f"published score reproduced within ±{self.tolerance:.2f}.")
         return "\n".join(lines)
 
@@ -66,28 +66,25 @@ def _our_harness(entry) -> str:
 
 
 def reproduce(ours: ModelScores, published: ModelScores, tolerance: float = DEFAULT_TOLERANCE) -> Reproduction:
+    """One row per task and split of ours; every split with a published number is compared."""
     rows = []
     for task, entry in ours.tasks.items():
         reference = published.tasks.get(task)
-        row = {"Task": task, "Split": entry.split, "Ours": entry.score,
-               "Published": None if reference is None else reference.score, "Delta": None,
-               "Verdict": "", "Our protocol": entry.protocol or "", "Published protocol": "",
-               "Our harness": _our_harness(entry)}
-        if reference is None:
-            row["Verdict"] = "no published score"
-        else:
-            row["Published protocol"] = f"{reference.protocol or ''} ({reference.source})" \
-                if reference.source != published.source else (reference.protocol or "")
-            if reference.split and entry.split and reference.split != entry.split:
-                row["Verdict"] = f"not comparable: published split {reference.split}"
-            else:
-                row["Delta"] = entry.score - reference.score
+        for split, score in entry.splits.items():
+            row = {"Task": task, "Split": split, "Ours": score, "Published": None, "Delta": None,
+                   "Verdict": "no published score", "Our protocol": entry.protocol or "", "Published protocol": "",
+                   "Our harness": _our_harness(entry)}
+            if reference is not None and split in reference.splits:
+                row["Published"] = reference.splits[split]
+                row["Published protocol"] = f"{reference.protocol or ''} ({reference.source})" \
+                    if reference.source != published.source else (reference.protocol or "")
+                row["Delta"] = score - row["Published"]
                 row["Verdict"] = "reproduced" if abs(row["Delta"]) <= tolerance + 1e-9 else "DIFFERENT"
-        rows.append(row)
+            rows.append(row)
     frame = pd.DataFrame(rows, columns=["Task", "Split", "Ours", "Published", "Delta", "Verdict", "Our protocol",
                                         "Published protocol", "Our harness"])
     frame[["Ours", "Published", "Delta"]] = frame[["Ours", "Published", "Delta"]].astype("float64")
     if frame["Published"].isna().all():
-        raise UserError(f"None of the {len(frame)} task(s) of {ours.name} has a published score in {published.name}.",
-                        "Run tasks the published model was evaluated on, or pass another --reference.")
+        raise UserError(f"None of the {len(frame)} task split(s) of {ours.name} has a published score in "
+                        f"{published.name}.", "Run tasks the published model was evaluated on, or pass another --reference.")
     return Reproduction(ours, published, frame, tolerance)

@@ -35,7 +35,7 @@ from .taskspec import TaskSpec
 NOT_CONFIG = frozenset({"device", "batch_size", "max_batch_tokens", "settings_source", "retried_in_fp32",
                         "requested_dtype"})
 # TaskSpec fields that do not change the numbers (local_dir is replaced by the data fingerprint)
-SPEC_NOT_CONFIG = frozenset({"description", "card_path", "reference"})
+SPEC_NOT_CONFIG = frozenset({"description", "card_path", "reference", "table_split"})
 TEMP_MAX_AGE_S = 3600
 
 

@@ -83,12 +83,11 @@ def _registry():
 
 
 def main_split(task: str, splits: list[str], registry=None) -> str:
-    """The split tables show: the task card's first eval split when present, else the first split."""
-    if registry is not None and task in registry.tasks:
-        for split in registry.tasks[task].eval_splits:
-            if split in splits:
-                return split
-    return splits[0]
+    """The split tables show: the task card's ``table_split`` when present, else "test" when
+    present, else the first split (the rule of TaskSpec.table_split for files of unknown tasks)."""
+    if registry is not None and task in registry.tasks and registry.tasks[task].table_split in splits:
+        return registry.tasks[task].table_split
+    return "test" if "test" in splits else splits[0]
 
 
 def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> TaskScore:

@@ -51,7 +51,7 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Queries of these task types take the model's retrieval instruction by default.
 INSTRUCTION_TYPES = ("Retrieval", "Reranking")
 
-_TOP_KEYS = {"name", "type", "description", "languages", "main_metric", "eval_splits",
+_TOP_KEYS = {"name", "type", "description", "languages", "main_metric", "eval_splits", "table_split",
              "query_instruction", "dataset", "columns", "scoring", "reference"}
 _DATASET_KEYS = {"hub_id", "revision", "subset", "qrels_hub_id", "qrels_revision",
                  "train_split", "local_dir"}
@@ -83,6 +83,14 @@ class TaskSpec:
     scoring: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)
     card_path: Path | None = None
+    # The split leaderboard tables and averages show (every split is evaluated, gated and
+    # reproduced): the card's table_split, else "test" when evaluated, else the first split.
+    table_split: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.table_split:
+            default = "test" if "test" in self.eval_splits else self.eval_splits[0]
+            object.__setattr__(self, "table_split", default)
 
     def column(self, role: str) -> str:
         """The dataset's column name for a logical column role."""
@@ -175,12 +183,16 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         instruction = task_type in INSTRUCTION_TYPES
     scoring = _expect(data, "scoring", dict, path, required=False) or {}
     reference = _expect(data, "reference", dict, path, required=False) or {}
+    eval_splits = _split_names(data, path)
+    table_split = _expect(data, "table_split", str, path, required=False) or ""
+    if table_split and table_split not in eval_splits:
+        raise _fail(path, "table_split", f"is {table_split!r}, not one of eval_splits ({', '.join(eval_splits)})")
     return TaskSpec(
         name=name,
         type=task_type,
         description=description,
         dataset=dataset,
-        eval_splits=_split_names(data, path),
+        eval_splits=eval_splits,
         languages=_string_list(data, "languages", path),
         main_metric=main_metric,
         columns={role: columns.get(role, role) for role in allowed},
@@ -188,6 +200,7 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         scoring=scoring,
         reference=reference,
         card_path=path,
+        table_split=table_split,
     )
 
 

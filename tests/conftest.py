@@ -57,7 +57,10 @@ def write_tiny_bert(folder: Path, *, classifier: bool = False, seed: int = 0, in
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file = folder / "vocab.txt"
     vocab_file.write_text("\n".join(dict.fromkeys(VOCAB)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    # from the folder: transformers 5 ignores BertTokenizerFast(vocab_file=...) and keeps only the
+    # special tokens, which would turn every word into [UNK]
+    tokenizer = BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True)
+    assert tokenizer("what is panda?")["input_ids"].count(tokenizer.unk_token_id) == 0
     config = BertConfig(vocab_size=len(dict.fromkeys(VOCAB)), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
                         num_labels=1, initializer_range=initializer_range)
@@ -77,6 +80,13 @@ def tiny_bert(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reranker(tmp_path_factory) -> Path:
     return write_tiny_bert(tmp_path_factory.mktemp("tiny-reranker"), classifier=True)
+
+
+@pytest.fixture(scope="session")
+def spread_reranker(tmp_path_factory) -> Path:
+    """A tiny cross-encoder whose scores are spread (at the default init they lie within ~2e-6 of
+    each other, so float noise would decide their order): for tests that compare rankings."""
+    return write_tiny_bert(tmp_path_factory.mktemp("spread-reranker"), classifier=True, initializer_range=0.15)
 
 
 @pytest.fixture(autouse=True, scope="session")

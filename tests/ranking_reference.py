@@ -97,10 +97,32 @@ def write_qbqtc_tasks(folder: Path, rerank_table, corpus, queries, qrels) -> tup
 # ---------------------------------------------------------------- mteb 1.x (re-implemented)
 
 
+def mteb1_query_metrics(is_relevant: list[bool], pred_scores, mrr_at_k: int = 10,
+                        stable: bool = False) -> tuple[float, float]:
+    """(MRR@k, AP) of one sample, as mteb 1.x's RerankingEvaluator computes them from its scores.
+
+    ``stable=False`` is mteb 1.x line for line: ``torch.argsort(-scores)``, whose order of tied
+    scores is implementation-defined (it can differ between CPUs and torch builds). ``stable=True``
+    sorts tied candidates in input order (positives first, as the evaluator lists them): the tie
+    rule cmteb-eval states for protocol v1. AP (sklearn) is the same either way: tied scores form
+    one threshold.
+    """
+    import torch
+    from sklearn.metrics import average_precision_score
+
+    pred_scores = torch.as_tensor(pred_scores)
+    ranking = torch.argsort(-pred_scores, stable=True) if stable else torch.argsort(-pred_scores)
+    mrr = 0
+    for rank, index in enumerate(ranking[:mrr_at_k]):
+        if is_relevant[index]:
+            mrr = 1 / (rank + 1)
+            break
+    return mrr, average_precision_score(is_relevant, pred_scores.cpu().tolist())
+
+
 def mteb1_reranking(samples: dict[str, list], model, batch_size: int = 512, mrr_at_k: int = 10) -> dict[str, float]:
     """mteb 1.x RerankingEvaluator.compute_metrics_batched with cos_sim, on a SentenceTransformer."""
     import torch
-    from sklearn.metrics import average_precision_score
 
     def cos_sim(a, b):
         a = torch.tensor(a) if not isinstance(a, torch.Tensor) else a
@@ -134,15 +156,36 @@ def mteb1_reranking(samples: dict[str, list], model, batch_size: int = 512, mrr_
         pred_scores = cos_sim(query_emb, docs_emb)
         if len(pred_scores.shape) > 1:
             pred_scores = torch.amax(pred_scores, dim=0)
-        ranking = torch.argsort(-pred_scores)
-        mrr = 0
-        for rank, index in enumerate(ranking[:mrr_at_k]):
-            if is_relevant[index]:
-                mrr = 1 / (rank + 1)
-                break
+        mrr, ap = mteb1_query_metrics(is_relevant, pred_scores, mrr_at_k)
         all_mrr.append(mrr)
-        all_ap.append(average_precision_score(is_relevant, pred_scores.cpu().tolist()))
+        all_ap.append(ap)
     return {"map": float(np.mean(all_ap)), "mrr": float(np.mean(all_mrr))}
+
+
+# ---------------------------------------------------------------- near ties
+
+
+SEPARATION = 1e-5  # float noise between CPUs, batch shapes and forward implementations is ~1e-7
+
+
+def separated(scores, gains, eps: float = SEPARATION) -> bool:
+    """Whether no two candidates of different gain score within ``eps`` of each other.
+
+    Only such pairs can change a ranking metric when float noise reorders them (two candidates
+    of equal gain may swap freely); a query without any is scored identically by every
+    implementation that computes the same scores up to noise, whatever its sort's tie order.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    gains = np.asarray(gains, dtype=np.float64)
+    order = np.argsort(scores, kind="stable")
+    s, g = scores[order], gains[order]
+    for i in range(len(s)):  # pairs within eps of each other are contiguous in sorted order
+        j = i + 1
+        while j < len(s) and s[j] - s[i] < eps:
+            if g[j] != g[i]:
+                return False
+            j += 1
+    return True
 
 
 # ---------------------------------------------------------------- mteb 2 (the installed package)

@@ -113,30 +113,40 @@ def test_a_set_with_one_label_scores_one_as_in_mteb(tmp_path):
 # ---------------------------------------------------------------- parity with mteb on real text
 
 
+# Each parity check is split in two (see mteb_reference.py): mteb's evaluator fed the same
+# embeddings as ours, and our embeddings against sentence-transformers'.
+
+
 def test_classification_on_a_real_slice_equals_mteb(minilm, minilm_dir, shared, tmp_path):
-    from mteb_reference import mteb_split_scores
+    from mteb_reference import FrozenEmbedder, assert_same_embeddings_as_sentence_transformers, mteb_scores_of
 
     splits = waimai_splits(shared, thin=20)  # stratified: 480 train, 120 test rows
     for split, columns in splits.items():
         write_jsonl(tmp_path / "Waimai" / f"{split}.jsonl", columns)
-    ours = evaluate_task(task("Waimai"), minilm, [tmp_path])["test"].scores
-    reference = mteb_split_scores("Waimai", splits, "test", minilm_dir)
+    texts = splits["train"]["text"] + splits["test"]["text"]
+    frozen = FrozenEmbedder(minilm, texts)
+    ours = evaluate_task(task("Waimai"), frozen, [tmp_path])["test"].scores
+    reference = mteb_scores_of(frozen, "Waimai", splits, "test")
     for metric in ("accuracy", "f1", "f1_weighted", "precision", "recall", "ap"):
-        assert ours[metric] == pytest.approx(reference[metric], abs=1e-4), metric
+        assert ours[metric] == pytest.approx(reference[metric], abs=1e-9), metric
     per_experiment = [s["accuracy"] for s in reference["scores_per_experiment"]]
-    assert ours["accuracy_std"] == pytest.approx(np.std(per_experiment), abs=1e-4)
+    assert ours["accuracy_std"] == pytest.approx(np.std(per_experiment), abs=1e-9)
+    assert_same_embeddings_as_sentence_transformers(minilm, minilm_dir, texts)
 
 
 def test_clustering_on_a_real_slice_equals_mteb(minilm, minilm_dir, shared, tmp_path):
-    from mteb_reference import mteb_split_scores
+    from mteb_reference import FrozenEmbedder, assert_same_embeddings_as_sentence_transformers, mteb_scores_of
 
     sets = clustering_sets(shared, thin_tnews=25, thin_shopping=300)  # 198 and 210 texts
     write_jsonl(tmp_path / "CLSClusteringS2S" / "test.jsonl", sets)
-    result = evaluate_task(task("CLSClusteringS2S"), minilm, [tmp_path])["test"]
-    reference = mteb_split_scores("CLSClusteringS2S", {"test": sets}, "test", minilm_dir)
-    assert result.scores["v_measure"] == pytest.approx(reference["v_measure"], abs=1e-4)
-    assert result.scores["v_measure_std"] == pytest.approx(reference["v_measure_std"], abs=1e-4)
-    assert result.items["v_measure_per_set"] == pytest.approx(reference["v_measures"], abs=1e-4)
+    texts = [t for group in sets["sentences"] for t in group]
+    frozen = FrozenEmbedder(minilm, texts)
+    result = evaluate_task(task("CLSClusteringS2S"), frozen, [tmp_path])["test"]
+    reference = mteb_scores_of(frozen, "CLSClusteringS2S", {"test": sets}, "test")
+    assert result.scores["v_measure"] == pytest.approx(reference["v_measure"], abs=1e-9)
+    assert result.scores["v_measure_std"] == pytest.approx(reference["v_measure_std"], abs=1e-9)
+    assert result.items["v_measure_per_set"] == pytest.approx(reference["v_measures"], abs=1e-9)
+    assert_same_embeddings_as_sentence_transformers(minilm, minilm_dir, texts)
 
 
 # ---------------------------------------------------------------- bad input

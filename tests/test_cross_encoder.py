@@ -103,7 +103,7 @@ def write_tiny_retrieval(folder):
     return card
 
 
-def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert, tiny_reranker, tmp_path):
+def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert, spread_reranker, tmp_path):
     from cmteb_eval import metrics
     from cmteb_eval.evaluators import retrieval
     from cmteb_eval.ranking_data import load_retrieval
@@ -112,7 +112,7 @@ def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert
     spec = Registry.load([write_tiny_retrieval(tmp_path)]).task("Tiny")
     data = load_retrieval(spec, "test")
     embedder = load_embedder(tiny_bert, pooling="cls", device="cpu")
-    reranker = load_reranker(tiny_reranker, device="cpu")
+    reranker = load_reranker(spread_reranker, device="cpu")
     k = 4
     stage1, final = retrieval.runs(EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=k), spec, data)
     text_of = dict(zip(data.corpus_ids, data.corpus_texts))
@@ -120,11 +120,13 @@ def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert
         ids = list(stage1[qid])
         top = [ids[i] for i in metrics.trec_order(ids, [stage1[qid][d] for d in ids])[:k]]
         assert set(final[qid]) == set(top)  # exactly the embedder's top k are reranked
-        expected = recipe_scores(tiny_reranker, [(query, text_of[d]) for d in top])
-        np.testing.assert_allclose([final[qid][d] for d in top], expected, atol=1e-5)
-        new_order = [top[i] for i in np.argsort(-expected, kind="stable")]
+        expected = dict(zip(top, recipe_scores(spread_reranker, [(query, text_of[d]) for d in top])))
+        np.testing.assert_allclose([final[qid][d] for d in top], [expected[d] for d in top], atol=1e-5)
         got = list(final[qid])
-        assert [got[i] for i in metrics.trec_order(got, [final[qid][d] for d in got])] == new_order
+        ranked = [got[i] for i in metrics.trec_order(got, [final[qid][d] for d in got])]
+        # ranked by the cross-encoder: the recipe's scores fall along our order (ties and float
+        # noise below 1e-5 may order either way)
+        assert all(expected[a] >= expected[b] - 1e-5 for a, b in zip(ranked, ranked[1:]))
 
     result = retrieval.evaluate(spec, "test", [], EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=k))
     assert "stage1_ndcg_at_10" in result.scores and "ndcg_at_10" in result.scores

@@ -81,8 +81,12 @@ def test_auto_backend_is_lean_on_cpu_and_equals_transformers_on_minilm_real_sts(
         results[model.backend] = (vectors, sts_scores(vectors[:300], vectors[300:], gold))
     assert set(results) == {"lean", "torch"}
     np.testing.assert_allclose(results["lean"][0], results["torch"][0], atol=1e-5)
+    from noise_bounds import sts_tolerances
+
+    vectors = results["torch"][0]
+    tolerance = sts_tolerances(vectors[:300], vectors[300:])  # a Spearman may move where values near-tie
     for metric, value in results["torch"][1].items():
-        assert abs(results["lean"][1][metric] - value) <= 1e-6, metric
+        assert abs(results["lean"][1][metric] - value) <= tolerance[metric], metric
 
 
 def test_a_warm_cache_run_needs_neither_torch_nor_transformers(tiny_bert, tmp_path):

@@ -149,5 +149,9 @@ def test_onnx_backend_equals_plain_torch_on_minilm_real_sts(minilm_dir, shared):
         vectors = model.encode(first + second)
         scores[backend] = (vectors, sts_scores(vectors[:300], vectors[300:], gold))
     np.testing.assert_allclose(scores["onnx"][0], scores["torch"][0], atol=1e-4)
+    from noise_bounds import sts_tolerances
+
+    vectors = scores["torch"][0]
+    tolerance = sts_tolerances(vectors[:300], vectors[300:], base=1e-4)  # a Spearman may move where values near-tie
     for metric, value in scores["torch"][1].items():
-        assert abs(scores["onnx"][1][metric] - value) <= 1e-4, metric
+        assert abs(scores["onnx"][1][metric] - value) <= tolerance[metric], metric
