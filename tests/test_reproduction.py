@@ -61,7 +61,6 @@ def test_lcqmc_reproduces_the_published_score(minilm, shared):
 
 
 @pytest.mark.slow
-@pytest.mark.ci
 def test_bq_reproduces_the_published_scores_of_both_splits(minilm, shared):
     assert_every_split_reproduced("BQ", minilm, shared)
 
