@@ -145,7 +145,7 @@ def command_run(args: argparse.Namespace) -> int:
 
         reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size or 32,
                                  max_length=args.max_length if embedder is None else None,
-                                 sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code)
+                                 sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code, cache=cache)
         print(f"Reranker {args.reranker} (cross-encoder, max_length={reranker.max_length}, "
               f"{reranker.device}/{reranker.dtype})" + (f", reranking the top {args.rerank_top_k}" if embedder else ""))
         if embedder is None:
