@@ -166,7 +166,9 @@ def command_run(args: argparse.Namespace) -> int:
         hits, misses = sum(s.hits for s in stats), sum(s.misses for s in stats)
         print(f"Embedding cache {cache.root}: {hits} hit(s), {misses} text(s) encoded"
               + (f", {sum(s.corrupt_shards for s in stats)} damaged shard(s) recomputed"
-                 if any(s.corrupt_shards for s in stats) else ""))
+                 if any(s.corrupt_shards for s in stats) else "")
+              + (f", {sum(s.foreign_shards for s in stats)} shard(s) of another key not used"
+                 if any(s.foreign_shards for s in stats) else ""))
 
     scores = {model_name: {o.task.name: next(iter(o.main_scores.values()), None) for o in summary.completed}}
     if summary.completed:
@@ -224,11 +226,13 @@ def command_cache(args: argparse.Namespace) -> int:
     print("| Namespace | Model | Role | Pooling | Max length | Dtype | Backend | Entries | MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        model = row.get("model") or {}
-        shown = model.get("id") or f"local weights {model.get('weights')}"
-        print(f"| {row['namespace'][:12]} | {shown} | {row.get('role', '?')} | {row.get('pooling', '?')} | "
-              f"{row.get('max_length', '?')} | {row.get('dtype', '?')} | {row.get('backend', '?')} | "
-              f"{row['entries']} | {row['bytes'] / 2**20:.1f} |")
+        meta = row["meta"]
+        cell = lambda key: str(meta.get(key, "?")).replace("|", "/")[:40]  # noqa: E731  (meta is the user's file)
+        model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+        shown = model.get("id") or (f"local weights {model['weights']}" if model.get("weights") else "?")
+        print(f"| {row['namespace'][:12]} | {str(shown).replace('|', '/')[:60]} | {cell('role')} | {cell('pooling')} | "
+              f"{cell('max_length')} | {cell('dtype')} | {cell('backend')} | {row['entries']} | "
+              f"{row['bytes'] / 2**20:.1f} |")
     print(f"\n{sum(r['entries'] for r in rows)} embeddings, {sum(r['bytes'] for r in rows) / 2**20:.1f} MiB")
     return 0
 
