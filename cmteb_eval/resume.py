@@ -94,11 +94,16 @@ def run_config(spec: TaskSpec, model_info: dict[str, Any], data_dirs: Sequence[s
         "task": json.loads(integrity.canonical_json(task)),
         "protocol": protocol_id(spec),
         "data": data_fingerprint(spec, data_dirs),
-        "model": {k: v for k, v in model_info.items() if k not in NOT_CONFIG},
+        "model": _numbers_only(model_info),
     }
     config = json.loads(integrity.canonical_json(config))
     config["fingerprint"] = hashlib.sha256(integrity.canonical_json(config).encode()).hexdigest()[:16]
     return config
+
+
+def _numbers_only(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` without the keys that do not change the numbers (also in a nested reranker's block)."""
+    return {k: _numbers_only(v) if isinstance(v, dict) else v for k, v in info.items() if k not in NOT_CONFIG}
 
 
 def _result_format() -> int:
