@@ -266,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         _handle_sigterm()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        flush_stdout()
+        return code
     except UserError as exc:
         if getattr(args, "debug", False):
             raise
@@ -281,6 +283,19 @@ def main(argv: list[str] | None = None) -> int:
             from .distributed import shutdown
 
             shutdown()
+
+
+def flush_stdout() -> None:
+    """Flush what the command printed now, so a full disk or closed pipe is a clean error, not a
+    traceback at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        from .outputs import OutputError, quiet_stdout
+
+        quiet_stdout()
+        raise OutputError(f"Cannot write to standard output: {exc.strerror or exc}.",
+                          "Free space on that disk, or send the output elsewhere (or use --output FILE).") from None
 
 
 def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
