@@ -249,3 +249,17 @@ def test_a_model_path_that_is_a_symlink_loop_is_a_clean_error(tmp_path):
     loop.symlink_to(loop)
     code, _, err = cli("run", "--model", str(loop), "--tasks", "DemoSTSEn", "--output-dir", str(tmp_path / "o"))
     assert code == 2 and "symlink loop" in err
+
+
+def test_a_tokenizer_with_more_tokens_than_the_embeddings_is_a_clean_error(tmp_path, tiny_bert, tiny_reranker):
+    """Found by the generated sweep: token ids past the embedding matrix were an IndexError."""
+    for source, kind in ((tiny_bert, "embedder"), (tiny_reranker, "reranker")):
+        model = copy_model(source, tmp_path / kind)
+        (model / "tokenizer.json").unlink()
+        with open(model / "vocab.txt", "a", encoding="utf-8") as handle:
+            handle.write("panda\nzebra\n")  # 'panda' now maps to an id past the last embedding row
+        with pytest.raises(ModelLoadError, match="does not belong to these weights"):
+            if kind == "embedder":
+                load_embedder(model, pooling="cls", device="cpu", backend="lean").encode(["what is panda?"])
+            else:
+                load_reranker(model, device="cpu").score_pairs([("what is panda?", "a dog")])

@@ -109,6 +109,7 @@ class CrossEncoderReranker:
             return np.zeros(0, dtype=np.float32)
         encoded = self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
                                  max_length=self.max_length, padding=False)
+        loading.check_token_ids(self.model_id, encoded["input_ids"], self.model.config)
         lengths = [len(ids) for ids in encoded["input_ids"]]
         order = np.argsort([-n for n in lengths], kind="stable")
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded]

@@ -265,6 +265,7 @@ class TransformerEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenized = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length,
                                    padding=False, return_attention_mask=False)["input_ids"]
+        loading.check_token_ids(self.model_id, tokenized, self.config)
         # The model sees token ids, not text: texts that tokenise alike (characters outside the
         # vocabulary, case or accents the tokenizer drops, truncation) are encoded once and get
         # bit-identical vectors, so their cosine is exactly 1, not 1 minus float noise that

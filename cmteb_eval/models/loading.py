@@ -166,6 +166,18 @@ def load_weights(model_class, model: str, folder: Path | None, revision: str | N
     return loaded
 
 
+def check_token_ids(model: str, sequences, config: Any) -> None:
+    """A token id the model's word embeddings have no row for (a tokenizer that does not belong
+    to the checkpoint) is a ModelLoadError, not an index error inside the forward pass."""
+    rows = getattr(config, "vocab_size", None)
+    largest = max((max(ids) for ids in sequences if len(ids)), default=-1)
+    if isinstance(rows, int) and largest >= rows:
+        raise ModelLoadError(
+            f"The tokenizer of {model} produced token id {largest}, but the model's word embeddings have "
+            f"{rows} rows (vocab_size): the tokenizer does not belong to these weights.",
+            "Save the tokenizer the model was trained with into the folder (tokenizer.save_pretrained).")
+
+
 def _allowed(name: str, kind: str, missing: bool) -> bool:
     import re
 
