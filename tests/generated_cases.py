@@ -193,7 +193,7 @@ def mutate_model(folder: Path, mutation: str, draw) -> None:
             (folder / name).unlink(missing_ok=True)
     elif mutation == "index naming a missing shard":
         (folder / "model.safetensors.index.json").write_text(json.dumps(
-            {"metadata": {}, "weight_map": {n: draw(st.sampled_from(["model-2.safetensors", "../x",
+            {"metadata": {}, "weight_map": {n: draw(st.sampled_from(["model-2.safetensors", "../x", "x\0y",
                                                                      "model.safetensors"])) for n in names}}))
         weights.unlink()
     elif mutation == "index that is not json":

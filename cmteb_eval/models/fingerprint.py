@@ -48,8 +48,8 @@ def regular_stat(path: Path) -> os.stat_result | None:
         info = os.stat(path)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise ModelLoadError(f"Model file {path} cannot be read: {exc.strerror or exc}.",
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise ModelLoadError(f"Model file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}.",
                              "Replace it with the file from the model's original release.") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
@@ -159,7 +159,7 @@ def _read_hash_file(path: Path) -> dict[str, list]:
 
 
 def _plain_member(folder: Path, name: Any, index: Path) -> Path:
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\\0") or name in (".", ".."):
         raise ModelLoadError(f"The weights index {index} names a shard {name!r} that is not a file name in "
                              f"the folder.", "Restore the index from the model's original release.")
     return folder / name
