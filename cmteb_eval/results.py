@@ -175,7 +175,10 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
         payload["harness"]["config"] = config
     write_json_atomic(path, integrity.seal(payload))
     if reference is None and items_path.is_file():  # the items of the result just replaced
-        items_path.unlink()
+        try:
+            items_path.unlink()
+        except OSError:
+            pass  # harmless: the new result names no items file, so none is read
     return path
 
 

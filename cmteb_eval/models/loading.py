@@ -17,8 +17,9 @@ from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, regular_stat, weight_fil
 from .fingerprint import tokenizer_fingerprint, weights_fingerprint  # noqa: F401  (the model's identity)
 
 # Checkpoint tensors that may be missing or left over because the model we build does not use
-# them (name, pattern on the tensor name, allowed when missing, allowed when unexpected). Anything
-# else missing or unexpected is refused: transformers would initialise it randomly, or drop it.
+# them: (description, pattern on the tensor name, the model kind that may lack them: "embedder",
+# "any" or None for none, whether they may be extra). Anything else missing, extra or of another
+# shape is refused: transformers would initialise it at random, or silently drop it.
 UNUSED_TENSORS = (
     ("pooler.* (the pooler head: an embedder pools the last hidden state and never uses it, so it may be "
      "absent; a reranker built without one may find it extra)", r"(^|\.)pooler\.", "embedder", True),
