@@ -11,10 +11,14 @@ model id and revision (or a hash of the local weights and tokenizer files), pool
 normalisation, max length, dtype, backend, device type, instruction and role. Inside
 it a text is keyed by the sha256 of the text itself.
 
-Shards are written atomically (temp file, then rename), read with
-``allow_pickle=False`` (numpy's zip container holds plain arrays only), and named by
-the sha256 of their content: a shard whose content no longer matches its name, or that
-cannot be read, is reported, deleted and its texts recomputed, never used.
+Each shard holds its namespace's key (the full SHA-256 of the identity) beside the text
+hashes and vectors, inside the checksummed content, and is read only by the namespace of
+that key: a shard copied into another namespace's folder, or one of an older format (no
+key), is a miss, reported once and left in place (it is not ours to delete). Shards are
+written atomically (temp file, then rename), read with ``allow_pickle=False`` (numpy's zip
+container holds plain arrays only), and named by the sha256 of their content: a shard
+whose content no longer matches its name, or that cannot be read, is reported, deleted
+and its texts recomputed, never used.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the namespace key is inside every shard
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
 HASH_BYTES = 32
 
@@ -49,13 +53,28 @@ def text_hash(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-def namespace_id(identity: dict[str, Any]) -> str:
-    """A stable hash of the key fields (sorted JSON, format version included)."""
+def namespace_key(identity: dict[str, Any]) -> bytes:
+    """The full SHA-256 of the key fields (sorted JSON, format version included)."""
     blob = json.dumps({"format": FORMAT_VERSION, **identity}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(blob.encode("utf-8")).digest()
 
 
-def content_digest(hashes: np.ndarray, vectors: np.ndarray) -> str:
+def namespace_id(identity: dict[str, Any]) -> str:
+    """The namespace's folder name: the first 32 hex digits of its key."""
+    return namespace_key(identity).hex()[:32]
+
+
+def content_digest(key: bytes, hashes: np.ndarray, vectors: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(b"cmteb-eval shard v2\0" + key)
+    digest.update(np.ascontiguousarray(hashes, dtype=np.uint8).tobytes())
+    digest.update(str(vectors.shape).encode())
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def _legacy_digest(hashes: np.ndarray, vectors: np.ndarray) -> str:
+    """The name of a format-1 shard (no key inside): recognised, never used."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(hashes, dtype=np.uint8).tobytes())
     digest.update(str(vectors.shape).encode())
@@ -67,31 +86,45 @@ class CorruptShard(Exception):
     pass
 
 
-def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes [n, 32] uint8, vectors [n, d] float32), checked against the name's checksum."""
+class ForeignShard(Exception):
+    """An intact shard written for another namespace key (or in an older format, without one)."""
+
+
+def read_shard(path: Path, key: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes [n, 32] uint8, vectors [n, d] float32), checked against the name's checksum and,
+    when ``key`` is given, against the namespace key stored inside."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            hashes, vectors = data["hashes"], data["vectors"]
-    except Exception as exc:  # a truncated zip, bad CRC, missing member, an object array...
-        raise CorruptShard(f"unreadable ({type(exc).__name__}: {exc})") from None
-    if hashes.dtype != np.uint8 or hashes.ndim != 2 or hashes.shape[1] != HASH_BYTES \
+            if "key" not in data.files:
+                if _legacy_digest(data["hashes"], data["vectors"]) == path.stem:
+                    raise ForeignShard("it is of an older cache format, without a namespace key")
+                raise CorruptShard("no namespace key, and not an intact shard of the older format")
+            stored, hashes, vectors = data["key"], data["hashes"], data["vectors"]
+    except (ForeignShard, CorruptShard):
+        raise
+    except Exception as exc:  # a truncated zip, bad CRC, missing member, an object array, a folder...
+        raise CorruptShard(f"unreadable ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if stored.dtype != np.uint8 or stored.shape != (HASH_BYTES,) or hashes.dtype != np.uint8 \
+            or hashes.ndim != 2 or hashes.shape[1] != HASH_BYTES \
             or vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) != len(hashes):
         raise CorruptShard("unexpected array shapes or types")
-    if content_digest(hashes, vectors) != path.stem:
+    if content_digest(stored.tobytes(), hashes, vectors) != path.stem:
         raise CorruptShard("checksum mismatch")
+    if key is not None and stored.tobytes() != key:
+        raise ForeignShard("it was written for another model configuration (another namespace key)")
     return hashes, vectors
 
 
-def write_shard(folder: Path, hashes: np.ndarray, vectors: np.ndarray) -> Path:
+def write_shard(folder: Path, key: bytes, hashes: np.ndarray, vectors: np.ndarray) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    path = folder / f"{content_digest(hashes, vectors)}.npz"
+    path = folder / f"{content_digest(key, hashes, vectors)}.npz"
     if path.exists():
         return path
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, hashes=hashes, vectors=vectors)
+            np.savez(out, key=np.frombuffer(key, dtype=np.uint8), hashes=hashes, vectors=vectors)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
@@ -106,6 +139,7 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     corrupt_shards: int = 0
+    foreign_shards: int = 0
 
 
 class Namespace:
@@ -114,8 +148,10 @@ class Namespace:
     def __init__(self, folder: Path, identity: dict[str, Any]) -> None:
         self.folder = folder
         self.identity = identity
+        self.key = namespace_key(identity)
         self._index: dict[bytes, np.ndarray] | None = None
         self._seen: set[str] = set()
+        self._meta_checked = False
         self.stats = CacheStats()
 
     def _refresh(self) -> dict[bytes, np.ndarray]:
@@ -123,20 +159,33 @@ class Namespace:
             self._index = {}
         if not self.folder.is_dir():
             return self._index
+        foreign: list[str] = []
         for path in sorted(self.folder.glob("*.npz")):
             if path.name in self._seen or path.name.startswith(".tmp-"):
                 continue
             self._seen.add(path.name)
             try:
-                hashes, vectors = read_shard(path)
+                hashes, vectors = read_shard(path, self.key)
+            except ForeignShard as why:
+                self.stats.foreign_shards += 1
+                foreign.append(f"{path.name} ({why})")
+                continue
             except CorruptShard as why:
                 self.stats.corrupt_shards += 1
                 warnings.warn(f"embedding cache: shard {path} is damaged ({why}); deleting it, "
                               f"its texts will be recomputed", stacklevel=3)
-                path.unlink(missing_ok=True)
+                try:
+                    if path.is_file() or path.is_symlink():
+                        path.unlink()
+                except OSError:
+                    pass
                 continue
             for key, row in zip(hashes, vectors):
                 self._index[key.tobytes()] = row
+        if foreign:
+            warnings.warn(f"embedding cache: {len(foreign)} shard(s) in {self.folder} were not written for this "
+                          f"namespace's key and are not used (left in place; their texts are encoded again): "
+                          f"{'; '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}", stacklevel=3)
         return self._index
 
     def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
@@ -162,19 +211,27 @@ class Namespace:
         hashes = np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
         for start in range(0, len(texts), SHARD_ROWS):
             chunk_h, chunk_v = hashes[start:start + SHARD_ROWS], vectors[start:start + SHARD_ROWS]
-            path = write_shard(self.folder, chunk_h, chunk_v)
+            path = write_shard(self.folder, self.key, chunk_h, chunk_v)
             self._seen.add(path.name)
             for key, row in zip(chunk_h, np.asarray(chunk_v, dtype=np.float32)):
                 index[key.tobytes()] = row
 
     def _write_meta(self) -> None:
-        meta = self.folder / "meta.json"
-        if meta.exists():
+        """meta.json says what the namespace's key is made of (for ``cache info``); one that does
+        not describe this key (copied from elsewhere, damaged) is replaced."""
+        if self._meta_checked:
             return
+        self._meta_checked = True
+        meta = self.folder / "meta.json"
+        wanted = json.loads(json.dumps({"format": FORMAT_VERSION, **self.identity}, ensure_ascii=False))
+        try:
+            if json.loads(meta.read_text(encoding="utf-8")) == wanted:
+                return
+        except (OSError, ValueError, RecursionError):
+            pass
         self.folder.mkdir(parents=True, exist_ok=True)
         temp = meta.with_name(f".tmp-meta-{os.getpid()}.json")
-        temp.write_text(json.dumps({"format": FORMAT_VERSION, **self.identity}, indent=1, ensure_ascii=False),
-                        encoding="utf-8")
+        temp.write_text(json.dumps(wanted, indent=1, ensure_ascii=False), encoding="utf-8")
         os.replace(temp, meta)
 
 
@@ -196,29 +253,39 @@ class EmbeddingCache:
         return self._namespaces[key]
 
     def info(self) -> list[dict[str, Any]]:
-        """One row per namespace: its key fields, entry count and size on disk (shards not verified)."""
+        """One row per namespace: its key fields (as meta.json says; {} when it is unreadable or not
+        an object), entry count and size on disk (shards not verified)."""
         rows = []
         if not self.embeddings_dir.is_dir():
             return rows
         for folder in sorted(p for p in self.embeddings_dir.iterdir() if p.is_dir()):
             try:
                 meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError, RecursionError):
                 meta = {}
             entries, size = 0, 0
             for shard in folder.glob("*.npz"):
-                size += shard.stat().st_size
-                entries += _shard_rows(shard)
-            rows.append({"namespace": folder.name, "entries": entries, "bytes": size, **meta})
+                try:
+                    if shard.is_file():
+                        size += shard.stat().st_size
+                        entries += _shard_rows(shard)
+                except OSError:
+                    continue
+            rows.append({"namespace": folder.name, "entries": entries, "bytes": size,
+                         "meta": meta if isinstance(meta, dict) else {}})
         return rows
 
     def clear(self) -> int:
-        """Delete every cached embedding; returns the number of bytes freed."""
+        """Delete every cached embedding (and ONNX export and remembered file hash); returns the bytes freed."""
         freed = 0
         for folder in (self.embeddings_dir, self.root / "onnx"):
             if folder.is_dir():
                 freed += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
                 shutil.rmtree(folder)
+        hashes = self.root / "file-hashes.json"
+        if hashes.is_file():
+            freed += hashes.stat().st_size
+            hashes.unlink()
         self._namespaces.clear()
         return freed
 

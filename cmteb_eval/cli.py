@@ -145,7 +145,7 @@ def command_run(args: argparse.Namespace) -> int:
 
         reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size or 32,
                                  max_length=args.max_length if embedder is None else None,
-                                 sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code)
+                                 sigmoid=args.sigmoid, trust_remote_code=args.trust_remote_code, cache=cache)
         print(f"Reranker {args.reranker} (cross-encoder, max_length={reranker.max_length}, "
               f"{reranker.device}/{reranker.dtype})" + (f", reranking the top {args.rerank_top_k}" if embedder else ""))
         if embedder is None:
@@ -166,7 +166,9 @@ def command_run(args: argparse.Namespace) -> int:
         hits, misses = sum(s.hits for s in stats), sum(s.misses for s in stats)
         print(f"Embedding cache {cache.root}: {hits} hit(s), {misses} text(s) encoded"
               + (f", {sum(s.corrupt_shards for s in stats)} damaged shard(s) recomputed"
-                 if any(s.corrupt_shards for s in stats) else ""))
+                 if any(s.corrupt_shards for s in stats) else "")
+              + (f", {sum(s.foreign_shards for s in stats)} shard(s) of another key not used"
+                 if any(s.foreign_shards for s in stats) else ""))
 
     scores = {model_name: {o.task.name: o.main_scores.get(o.task.table_split) for o in summary.completed}}
     if summary.completed:
@@ -224,11 +226,13 @@ def command_cache(args: argparse.Namespace) -> int:
     print("| Namespace | Model | Role | Pooling | Max length | Dtype | Backend | Entries | MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        model = row.get("model") or {}
-        shown = model.get("id") or f"local weights {model.get('weights')}"
-        print(f"| {row['namespace'][:12]} | {shown} | {row.get('role', '?')} | {row.get('pooling', '?')} | "
-              f"{row.get('max_length', '?')} | {row.get('dtype', '?')} | {row.get('backend', '?')} | "
-              f"{row['entries']} | {row['bytes'] / 2**20:.1f} |")
+        meta = row["meta"]
+        cell = lambda key: str(meta.get(key, "?")).replace("|", "/")[:40]  # noqa: E731  (meta is the user's file)
+        model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+        shown = model.get("id") or (f"local weights {model['weights']}" if model.get("weights") else "?")
+        print(f"| {row['namespace'][:12]} | {str(shown).replace('|', '/')[:60]} | {cell('role')} | {cell('pooling')} | "
+              f"{cell('max_length')} | {cell('dtype')} | {cell('backend')} | {row['entries']} | "
+              f"{row['bytes'] / 2**20:.1f} |")
     print(f"\n{sum(r['entries'] for r in rows)} embeddings, {sum(r['bytes'] for r in rows) / 2**20:.1f} MiB")
     return 0
 
@@ -262,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         _handle_sigterm()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        flush_stdout()
+        return code
     except UserError as exc:
         if getattr(args, "debug", False):
             raise
@@ -277,6 +283,19 @@ def main(argv: list[str] | None = None) -> int:
             from .distributed import shutdown
 
             shutdown()
+
+
+def flush_stdout() -> None:
+    """Flush what the command printed now, so a full disk or closed pipe is a clean error, not a
+    traceback at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        from .outputs import OutputError, quiet_stdout
+
+        quiet_stdout()
+        raise OutputError(f"Cannot write to standard output: {exc.strerror or exc}.",
+                          "Free space on that disk, or send the output elsewhere (or use --output FILE).") from None
 
 
 def _terminate_as_interrupt(signum, frame):  # noqa: ARG001

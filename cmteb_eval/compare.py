@@ -34,9 +34,9 @@ class Comparison:
 def _items_for(entry: TaskScore) -> tuple[dict | None, str]:
     if entry.origin != "run":
         return None, "no per-item scores (published reference)"
-    items = entry.items()
+    items = entry.items()  # a per-item file that does not match its result is an error
     if items is None:
-        return None, "no per-item scores saved with this result"
+        return None, entry.items_note or "no per-item scores saved with this result"
     if entry.split not in items:
         return None, f"per-item scores lack split {entry.split!r}"
     return items[entry.split], ""

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import UserError
+from .outputs import OutputError, check_target
 from .scoreset import ModelScores
 
 SUFFIXES = (".png", ".svg", ".pdf")
@@ -30,18 +31,22 @@ def _pyplot():
     return plt
 
 
-def _check_output(path: str | Path) -> Path:
+def check_output(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise UserError(f"Cannot tell the image format of {path}.", f"End the file name with {', '.join(SUFFIXES)}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return check_target(path)
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    _pyplot().close(fig)
+    try:
+        fig.savefig(path, dpi=150)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.", "Pass a file in a writable folder "
+                          "with free space.") from None
+    finally:
+        _pyplot().close(fig)
     return path
 
 
@@ -49,7 +54,7 @@ def type_bars(models: Sequence[ModelScores], task_types: dict[str, str], tasks: 
               path: str | Path, title: str | None = None) -> Path:
     from .tables import CMTEB_TYPES, mean_over, task_matrix
 
-    path = _check_output(path)
+    path = check_output(path)
     if not models:
         raise UserError("No models to plot.", "Pass at least one results folder.")
     present = [t for t in tasks if any(m.score(t) is not None for m in models)]
@@ -83,7 +88,7 @@ def type_bars(models: Sequence[ModelScores], task_types: dict[str, str], tasks: 
 
 
 def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
-    path = _check_output(path)
+    path = check_output(path)
     frame = comparison.tasks
     if frame.empty:
         raise UserError("The two models have no task in common: nothing to plot.", "Compare runs of the same tasks.")
@@ -129,7 +134,7 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
 def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
     """Mean main score over the tasks every timed model has, against their summed evaluation time."""
-    path = _check_output(path)
+    path = check_output(path)
     timed = [m for m in models if any(t.evaluation_time for t in m.tasks.values())]
     if not timed:
         raise UserError("No result file records an evaluation time: no score-versus-speed chart.",

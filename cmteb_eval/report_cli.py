@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .outputs import check_target, emit, write_text
 
 TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types")
 
@@ -110,11 +111,10 @@ def _load_single(path, role, registry):
 
 def _write_or_print(text: str, output: str | None) -> None:
     if output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text, encoding="utf-8")
-        print(f"Wrote {output}")
+        write_text(output, text)
+        emit(f"Wrote {output}")
     else:
-        print(text, end="" if text.endswith("\n") else "\n")
+        emit(text, end="" if text.endswith("\n") else "\n")
 
 
 def _check_test_arguments(args) -> None:
@@ -122,6 +122,8 @@ def _check_test_arguments(args) -> None:
         raise UserError(f"--resamples must be at least 100, got {args.resamples}.", "Use 1000 or more.")
     if not 0 < args.alpha < 1:
         raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.", "Use e.g. 0.05.")
+    if args.seed < 0:
+        raise UserError(f"--seed must be a non-negative integer, got {args.seed}.", "Use e.g. 0 (the default).")
 
 
 # ------------------------------------------------------------------ commands
@@ -133,6 +135,8 @@ def command_table(args: argparse.Namespace) -> int:
 
     if not args.paths and args.published is None and not args.card:
         raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
+    if args.output:
+        check_target(args.output)
     registry = _registry(args.task_file)
     models = _load_models(args.paths, registry, args.published)
     task_types = {name: spec.type for name, spec in registry.tasks.items()}
@@ -208,13 +212,16 @@ def command_compare(args: argparse.Namespace) -> int:
     _check_test_arguments(args)
     if len(args.models) < 2:
         raise UserError("compare needs a baseline and at least one candidate.", "Pass two or more paths.")
+    for target in (args.output, args.json_path):
+        if target:
+            check_target(target)
     registry = _registry()
     baseline = _load_single(args.models[0], "baseline", registry)
     results = [compare(baseline, _load_single(path, "candidate", registry), _split_names(args.tasks) or None,
                        args.method, args.resamples, args.seed, args.alpha,
                        "none" if args.no_correction else "holm") for path in args.models[1:]]
     text = "\n\n".join(report(r) for r in results) + "\n"
-    print(text, end="")
+    emit(text, end="")
     if args.output:
         _write_or_print(text, args.output)
     if args.json_path:
@@ -222,7 +229,7 @@ def command_compare(args: argparse.Namespace) -> int:
                     "alpha": r.alpha, "correction": r.correction,
                     "tasks": json.loads(r.tasks.to_json(orient="records")),
                     "groups": json.loads(r.groups.to_json(orient="records"))} for r in results]
-        Path(args.json_path).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text(args.json_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -241,6 +248,7 @@ def command_check(args: argparse.Namespace) -> int:
 def command_plot(args: argparse.Namespace) -> int:
     from . import plots
 
+    plots.check_output(args.output)  # before any work
     registry = _registry()
     tasks = _split_names(args.tasks) or None
     if args.kind == "delta":

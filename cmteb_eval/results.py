@@ -2,7 +2,9 @@
 
 ``OUTPUT_DIR/<model-name>/<Task>.json`` follows mteb's result format (so mteb's
 loader reads it) plus a ``harness`` block saying how the number was made.
-Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``.
+Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``;
+a result and its items file are one unit: the result's sealed ``harness.items`` holds the
+items file's SHA-256, and a reader uses the items only when they match (``items_problem``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .errors import UserError
 from .evaluators.base import SplitResult
 from .taskspec import TaskSpec
 
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2  # 2: harness.items binds the per-item file to the result
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
 
 
@@ -160,16 +162,67 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     the run configuration that resuming compares (see resume.py)."""
     items = {split: r.items for split, r in splits.items() if r.items}
     fingerprint = (config or {}).get("fingerprint")
+    items_path = result_path(output_dir, model_name, spec.name, "items")
+    reference = None
     if items:
-        write_json_atomic(result_path(output_dir, model_name, spec.name, "items"),
-                          {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
+        write_json_atomic(items_path, {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
+        reference = {"file": items_reference(spec.name), "sha256": file_sha256(items_path)}
     path = result_path(output_dir, model_name, spec.name)
     payload = result_payload(spec, splits, model_info, evaluation_time)
     payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
+    payload["harness"]["items"] = reference  # the items file's hash, sealed with the result
     if config is not None:
         payload["harness"]["config"] = config
     write_json_atomic(path, integrity.seal(payload))
+    if reference is None and items_path.is_file():  # the items of the result just replaced
+        try:
+            items_path.unlink()
+        except OSError:
+            pass  # harmless: the new result names no items file, so none is read
     return path
+
+
+def items_reference(task_name: str) -> str:
+    return f"items/{task_name}.json"
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def items_problem(path: Path, payload: dict[str, Any]) -> str | None:
+    """Why the per-item file of the result at ``path`` cannot be used with it (None: it matches,
+    or the result has none). ``payload`` is the result's content, its checksum verified."""
+    import stat
+
+    harness = payload.get("harness") if isinstance(payload.get("harness"), dict) else {}
+    reference = harness.get("items")
+    if reference is None:
+        return None
+    task = payload.get("task_name")
+    if not isinstance(task, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", task) \
+            or not isinstance(reference, dict) or reference.get("file") != items_reference(task) \
+            or not isinstance(reference.get("sha256"), str):
+        return "its reference to its per-item file is malformed"
+    items = path.parent / reference["file"]
+    try:
+        if not stat.S_ISREG(os.stat(items).st_mode):
+            return f"its per-item file {items} is not a regular file"
+        actual = file_sha256(items)
+    except FileNotFoundError:
+        return f"its per-item file {items} is missing"
+    except OSError as exc:
+        return f"its per-item file {items} cannot be read ({exc.strerror or exc})"
+    if actual != reference["sha256"]:
+        return (f"its per-item file {items} does not match it (changed, truncated or replaced after the result "
+                f"was written)")
+    return None
 
 
 def read_result(path: Path) -> dict[str, Any]:

@@ -7,10 +7,12 @@ records both. A task is skipped only when its result file
 
 - parses as strict JSON and its checksum matches its content (integrity.py),
 - was written by cmteb-eval for this task, with a finite main score for every eval split,
-- and holds the same configuration fingerprint.
+- holds the same configuration fingerprint,
+- and its per-item file is there with the SHA-256 the result's sealed content records.
 
 A file with another configuration is recomputed and overwritten; a damaged, unreadable
-or foreign file is set aside (renamed ``<Task>.json.bad-<time>``) and recomputed. Device
+or foreign file, or one whose per-item file is missing or changed, is set aside with its
+per-item file (renamed ``<Task>.json.bad-<time>``) and recomputed. Device
 and batch size are not part of the configuration: they do not change what is measured.
 """
 
@@ -94,11 +96,16 @@ def run_config(spec: TaskSpec, model_info: dict[str, Any], data_dirs: Sequence[s
         "task": json.loads(integrity.canonical_json(task)),
         "protocol": protocol_id(spec),
         "data": data_fingerprint(spec, data_dirs),
-        "model": {k: v for k, v in model_info.items() if k not in NOT_CONFIG},
+        "model": _numbers_only(model_info),
     }
     config = json.loads(integrity.canonical_json(config))
     config["fingerprint"] = hashlib.sha256(integrity.canonical_json(config).encode()).hexdigest()[:16]
     return config
+
+
+def _numbers_only(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` without the keys that do not change the numbers (also in a nested reranker's block)."""
+    return {k: _numbers_only(v) if isinstance(v, dict) else v for k, v in info.items() if k not in NOT_CONFIG}
 
 
 def _result_format() -> int:
@@ -175,6 +182,11 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
             isinstance(entries[0], dict) else None
         if isinstance(main, bool) or not isinstance(main, (int, float)) or not math.isfinite(main):
             return Existing("damaged", f"it has no finite main score for split {split!r}")
+    from .results import items_problem
+
+    problem = items_problem(path, payload)  # a result and its per-item file are one unit
+    if problem:
+        return Existing("damaged", problem)
     return Existing("complete", payload=payload)
 
 
@@ -233,10 +245,13 @@ def previous_result(path: Path, spec: TaskSpec, config: dict[str, Any], overwrit
     if found.state == "stale":
         log(f"    recomputing: {path.name} was made with another configuration ({found.reason})")
     elif found.state == "damaged":
+        items = path.parent / "items" / path.name  # the per-item file goes with its result
         try:
             moved = set_aside(path)
+            moved_items = set_aside(items) if items.is_file() else None
         except OSError as exc:
             raise UserError(f"Result file {path} is damaged ({found.reason}) and cannot be moved aside: {exc}.",
-                            "Delete it by hand and rerun.") from None
-        log(f"    recomputing: {path.name} is not a usable result ({found.reason}); moved it to {moved.name}")
+                            "Delete it (and items/" + path.name + ") by hand and rerun.") from None
+        log(f"    recomputing: {path.name} is not a usable result ({found.reason}); moved it to {moved.name}"
+            + (f" and its per-item file to items/{moved_items.name}" if moved_items else ""))
     return None

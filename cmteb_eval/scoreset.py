@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from . import results
 from .results import read_result
 
 
@@ -37,13 +38,27 @@ class TaskScore:
     versions: dict[str, Any] = field(default_factory=dict)
     evaluation_time: float | None = None
     items_path: Path | None = None
+    items_sha256: str | None = None  # the per-item file's hash as its result records it
+    items_problem: str | None = None  # why the per-item file cannot be used with this result
+    items_note: str = ""  # why a result has no usable per-item values (no error: e.g. an older format)
 
     def items(self) -> dict[str, Any] | None:
-        """Per-item values saved with the result: ``{split: {...}}``, or None when there are none."""
-        if self.items_path is None or not self.items_path.exists():
+        """Per-item values saved with the result: ``{split: {...}}``, or None when there are none.
+        A per-item file that does not match its result (missing, changed) is an error."""
+        import hashlib
+
+        problem = self.items_problem or "its per-item file does not match it"
+        mismatch = UserError(f"Result file {self.source}: {problem}.",
+                             "Rerun the task: 'cmteb-eval run' sets the pair aside and recomputes both.")
+        if self.items_problem:
+            raise mismatch
+        if self.items_path is None:
             return None
         try:
-            data = json.loads(self.items_path.read_text(encoding="utf-8"))
+            raw = self.items_path.read_bytes()
+            if self.items_sha256 is not None and hashlib.sha256(raw).hexdigest() != self.items_sha256:
+                raise mismatch  # changed since the result was read
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError) as exc:
             raise UserError(f"Per-item file {self.items_path} cannot be read: {exc}.",
                             "Delete it and rerun the task to write it again.") from None
@@ -108,7 +123,14 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
     if task_type is None and registry is not None and task in registry.tasks:
         task_type = registry.tasks[task].type
     split = main_split(task, list(splits), registry)
-    items_path = path.parent / "items" / f"{task}.json"
+    items_path, items_sha256, items_problem, items_note = None, None, None, ""
+    if "items" in harness:  # the result records its per-item file's hash (results.items_problem)
+        items_problem = results.items_problem(path, data)
+        if harness["items"] is not None and not items_problem:
+            items_path = path.parent / harness["items"]["file"]
+            items_sha256 = harness["items"]["sha256"]
+    elif harness.get("name") == "cmteb-eval" and (path.parent / "items" / f"{task}.json").exists():
+        items_note = "its per-item file cannot be checked against it (written by an older cmteb-eval); rerun the task"
     return TaskScore(
         task=task, task_type=task_type, split=split, score=splits[split], metric=harness.get("main_metric"),
         splits=splits, origin="run", source=str(path), protocol=harness.get("protocol"),
@@ -116,7 +138,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
         versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
-        items_path=items_path if items_path.exists() else None,
+        items_path=items_path, items_sha256=items_sha256, items_problem=items_problem, items_note=items_note,
     )
 
 

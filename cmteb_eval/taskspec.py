@@ -51,6 +51,57 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Queries of these task types take the model's retrieval instruction by default.
 INSTRUCTION_TYPES = ("Retrieval", "Reranking")
 
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``[scoring]`` key of a task type: its type, default and allowed values."""
+
+    kind: type
+    default: Any = None
+    minimum: int | None = None
+    choices: tuple[str, ...] | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not a valid value of this setting (None when it is)."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                return f"must be true or false (a TOML boolean), got {_shown(value)}"
+        elif self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"must be an integer, got {_shown(value)}"
+            if self.minimum is not None and value < self.minimum:
+                return f"must be an integer >= {self.minimum}, got {value}"
+        elif not isinstance(value, str) or (self.choices and value not in self.choices):
+            allowed = ", ".join(repr(c) for c in self.choices or ())
+            return f"must be one of {allowed}, got {_shown(value)}"
+        return None
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__)
+    return f"{kind} {value!r}"[:80]
+
+
+# The [scoring] settings each task type's evaluator reads: the one place that declares them
+# (unknown keys and values of another type are card errors at load time).
+SCORING: dict[str, dict[str, Setting]] = {
+    "Retrieval": {"ignore_identical_ids": Setting(bool, False), "allow_dangling_qrels": Setting(bool, False)},
+    "Reranking": {"protocol": Setting(str, "v1", choices=("v1", "v2")),
+                  "data_layout": Setting(str, None, choices=("mteb2",))},
+    "STS": {},
+    "PairClassification": {},
+    "Classification": {"samples_per_label": Setting(int, 8, minimum=1), "n_experiments": Setting(int, 10, minimum=1),
+                       "seed": Setting(int, 42, minimum=0), "max_iter": Setting(int, 100, minimum=1)},
+    "Clustering": {"batch_size": Setting(int, 500, minimum=1), "seed": Setting(int, 42, minimum=0)},
+}
+
+
+def scoring_defaults(task_type: str) -> dict[str, Any]:
+    return {key: setting.default for key, setting in SCORING[task_type].items()}
+
+
 _TOP_KEYS = {"name", "type", "description", "languages", "main_metric", "eval_splits", "table_split",
              "query_instruction", "dataset", "columns", "scoring", "reference"}
 _DATASET_KEYS = {"hub_id", "revision", "subset", "qrels_hub_id", "qrels_revision",
@@ -124,6 +175,13 @@ def _string_list(data: dict, key: str, path: Path) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _local_dir(card: Path, local_dir: str) -> Path:
+    try:
+        return (card.parent / local_dir).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise _fail(card, "dataset.local_dir", f"names {local_dir!r}, which cannot be resolved ({exc})") from None
+
+
 def _split_names(data: dict, path: Path) -> tuple[str, ...]:
     """Split names become file names (``<split>.jsonl``): plain names only, no paths."""
     splits = _string_list(data, "eval_splits", path)
@@ -133,6 +191,19 @@ def _split_names(data: dict, path: Path) -> tuple[str, ...]:
     if len(set(splits)) != len(splits):
         raise _fail(path, "eval_splits", "names a split twice")
     return splits
+
+
+def _scoring(data: dict, task_type: str, path: Path) -> dict[str, Any]:
+    table = _expect(data, "scoring", dict, path, required=False) or {}
+    allowed = SCORING[task_type]
+    for key, value in table.items():
+        if key not in allowed:
+            known = f"known: {', '.join(allowed)}" if allowed else f"{task_type} tasks take no [scoring] settings"
+            raise _fail(path, f"scoring.{key}", f"is not a {task_type} setting ({known})")
+        problem = allowed[key].problem(value)
+        if problem:
+            raise _fail(path, f"scoring.{key}", problem)
+    return dict(table)
 
 
 def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
@@ -163,7 +234,7 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         qrels_hub_id=_expect(ds, "qrels_hub_id", str, path, required=False, prefix="dataset."),
         qrels_revision=_expect(ds, "qrels_revision", str, path, required=False, prefix="dataset."),
         train_split=_expect(ds, "train_split", str, path, required=False, prefix="dataset."),
-        local_dir=(path.parent / local_dir).resolve() if local_dir else None,
+        local_dir=_local_dir(path, local_dir) if local_dir else None,
     )
     if task_type == "Classification" and not dataset.train_split:
         raise _fail(path, "dataset.train_split", "is missing (Classification trains on it)")
@@ -181,7 +252,7 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
     instruction = _expect(data, "query_instruction", bool, path, required=False)
     if instruction is None:
         instruction = task_type in INSTRUCTION_TYPES
-    scoring = _expect(data, "scoring", dict, path, required=False) or {}
+    scoring = _scoring(data, task_type, path)
     reference = _expect(data, "reference", dict, path, required=False) or {}
     eval_splits = _split_names(data, path)
     table_split = _expect(data, "table_split", str, path, required=False) or ""

@@ -95,7 +95,9 @@ def test_a_damaged_shard_is_detected_deleted_and_recomputed(tiny_bert, tmp_path,
         data = data[: len(data) // 3]
     else:  # a well-formed file whose content does not match its checksum name
         buffer = io.BytesIO()
-        np.savez(buffer, hashes=np.zeros((5, 32), np.uint8), vectors=np.ones((5, good.shape[1]), np.float32))
+        with np.load(shard) as original:
+            key = original["key"]
+        np.savez(buffer, key=key, hashes=np.zeros((5, 32), np.uint8), vectors=np.ones((5, good.shape[1]), np.float32))
         data = buffer.getvalue()
     shard.write_bytes(bytes(data))
     with pytest.raises(CorruptShard):
@@ -113,7 +115,7 @@ def test_shards_hold_plain_arrays_and_pickles_are_never_loaded(tiny_bert, tmp_pa
     embedder(tiny_bert, EmbeddingCache(tmp_path)).encode(TEXTS, role=PASSAGE)
     (shard,) = shards(tmp_path)
     with zipfile.ZipFile(shard) as archive:
-        assert sorted(archive.namelist()) == ["hashes.npy", "vectors.npy"]
+        assert sorted(archive.namelist()) == ["hashes.npy", "key.npy", "vectors.npy"]
     hashes, vectors = read_shard(shard)
     assert hashes.dtype == np.uint8 and vectors.dtype == np.float32
     # A shard holding a pickled object array is refused without unpickling it.

@@ -33,10 +33,10 @@ import numpy as np
 from ..data import column, load_split, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
-from ..taskspec import TaskSpec
+from ..taskspec import TaskSpec, scoring_defaults
 from .base import SplitResult, integer_settings
 
-DEFAULTS = {"samples_per_label": 8, "n_experiments": 10, "seed": 42, "max_iter": 100}
+DEFAULTS = scoring_defaults("Classification")  # declared in taskspec.SCORING
 PROTOCOL = ("mteb logistic regression (identical in mteb 1.x and 2.x): cumulative reshuffle of one index list "
             "by RandomState(seed) per experiment, first samples_per_label rows per label, "
             "LogisticRegression(max_iter, random_state=seed)")

@@ -28,11 +28,11 @@ import numpy as np
 from ..data import column, load_split
 from ..errors import DataFormatError
 from ..models.protocol import Embedder
-from ..taskspec import TaskSpec
+from ..taskspec import TaskSpec, scoring_defaults
 from .base import SplitResult, integer_settings
 from .classification import embed_once
 
-DEFAULTS = {"batch_size": 500, "seed": 42}
+DEFAULTS = scoring_defaults("Clustering")  # declared in taskspec.SCORING
 PROTOCOL = ("mteb-legacy clustering (mteb 1.x = mteb 2.x AbsTaskClusteringLegacy): per set "
             "MiniBatchKMeans(k = number of gold labels, batch_size, n_init='auto', random_state=seed), "
             "V-measure averaged over sets")

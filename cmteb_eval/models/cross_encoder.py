@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import EmbeddingError, WrongModelKindError
 from ..taskspec import TaskSpec
 from . import loading
-from .embedder import pick_device, pick_dtype
+from .embedder import local_fingerprints, pick_device, pick_dtype
 from .settings import find_known_model
 
 
@@ -45,7 +45,8 @@ class CrossEncoderReranker:
 
     def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
                  device: str | None = None, dtype: str | None = None, batch_size: int = 32,
-                 max_length: int | None = None, sigmoid: bool = False, trust_remote_code: bool = False) -> None:
+                 max_length: int | None = None, sigmoid: bool = False, trust_remote_code: bool = False,
+                 cache=None) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -56,6 +57,9 @@ class CrossEncoderReranker:
             loading.check_folder(self.folder)
         config = loading.read_config(model, self.folder, revision, trust_remote_code)
         refuse_non_cross_encoder(model, config)
+        # hashed before the weights load: the files read are the files fingerprinted
+        self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, cache)
+        self.commit_hash = getattr(config, "_commit_hash", None)
         known = find_known_model(model_name, model, self.folder.name if self.folder else None)
         self.max_length = int(max_length or (known[1].get("max_length") if known else None) or 512)
         self.settings_source = f"known card {known[0]}" if known else "defaults"
@@ -66,9 +70,8 @@ class CrossEncoderReranker:
         self.trust_remote_code = trust_remote_code
         self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
         self.model = loading.load_weights(AutoModelForSequenceClassification, model, self.folder, revision,
-                                          getattr(torch, self.dtype), trust_remote_code)
+                                          getattr(torch, self.dtype), trust_remote_code, kind="cross-encoder")
         self.model.to(self.device).eval()
-        self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], *, task: TaskSpec | None = None) -> np.ndarray:
         """One float32 relevance score per (query, passage) pair, in input order."""
@@ -87,6 +90,8 @@ class CrossEncoderReranker:
             "model": str(self.folder or self.model_id),
             "revision": self.revision,
             "weights_fingerprint": self.fingerprint,
+            "tokenizer_fingerprint": self.tokenizer_fingerprint,
+            "commit": self.commit_hash,
             "kind": "cross-encoder",
             "max_length": self.max_length,
             "score": "sigmoid(logit)" if self.sigmoid else "raw logit",
@@ -104,6 +109,7 @@ class CrossEncoderReranker:
             return np.zeros(0, dtype=np.float32)
         encoded = self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
                                  max_length=self.max_length, padding=False)
+        loading.check_token_ids(self.model_id, encoded["input_ids"], self.model.config)
         lengths = [len(ids) for ids in encoded["input_ids"]]
         order = np.argsort([-n for n in lengths], kind="stable")
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded]

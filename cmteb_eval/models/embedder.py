@@ -47,6 +47,17 @@ def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_re
     return backend
 
 
+def local_fingerprints(folder: Path | None, cache=None) -> tuple[str | None, str | None]:
+    """(weights, tokenizer) fingerprints of a local model folder (``fingerprint.py``), None for a
+    hub id; file hashes are remembered under the embedding cache's root when there is one."""
+    if folder is None:
+        return None, None
+    from .fingerprint import HashStore
+
+    store = HashStore.under(getattr(cache, "root", None))
+    return loading.weights_fingerprint(folder, store), loading.tokenizer_fingerprint(folder, store)
+
+
 def cuda_possible() -> bool:
     """Whether torch may see a GPU, without importing torch for a CPU-only build (a warm run
     served from the cache never needs torch)."""
@@ -124,7 +135,7 @@ class TransformerEmbedder:
         self._tokenizer = None
         self._model = None
         self._engine = None
-        self.fingerprint = loading.weights_fingerprint(self.folder) if self.folder else None
+        self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, cache)
         self.commit_hash = getattr(config, "_commit_hash", None)
         self.backend = resolve_backend(backend, self.device, self.dtype, config, trust_remote_code)
         if self.backend == "onnx" and (self.device != "cpu" or self.dtype != "float32"):
@@ -163,6 +174,8 @@ class TransformerEmbedder:
             "model": str(self.folder or self.model_id),
             "revision": self.revision,
             "weights_fingerprint": self.fingerprint,
+            "tokenizer_fingerprint": self.tokenizer_fingerprint,
+            "commit": self.commit_hash,
             "kind": "embedder",
             "pooling": self.settings.pooling,
             "normalize": self.settings.normalize,
@@ -181,7 +194,7 @@ class TransformerEmbedder:
     def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
         """Everything besides the text that changes an embedding: the embedding cache's key."""
         if self.folder is not None:  # a local copy: the bytes, not the path, identify it
-            model = {"weights": self.fingerprint, "tokenizer": loading.tokenizer_fingerprint(self.folder)}
+            model = {"weights": self.fingerprint, "tokenizer": self.tokenizer_fingerprint}
         else:
             model = {"id": self.model_id, "revision": self.revision, "commit": self.commit_hash}
         return {"model": model, "pooling": self.settings.pooling, "normalize": self.settings.normalize,
@@ -252,6 +265,7 @@ class TransformerEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenized = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length,
                                    padding=False, return_attention_mask=False)["input_ids"]
+        loading.check_token_ids(self.model_id, tokenized, self.config)
         # The model sees token ids, not text: texts that tokenise alike (characters outside the
         # vocabulary, case or accents the tokenizer drops, truncation) are encoded once and get
         # bit-identical vectors, so their cosine is exactly 1, not 1 minus float noise that

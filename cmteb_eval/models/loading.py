@@ -6,16 +6,27 @@ network access fails at once with a message, never a hang.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError, WrongModelKindError
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
-                "pytorch_model.bin.index.json")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model",
-                   "tokenizer.model", "vocab.json")
+from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, regular_stat, weight_files
+from .fingerprint import tokenizer_fingerprint, weights_fingerprint  # noqa: F401  (the model's identity)
+
+# Checkpoint tensors that may be missing or left over because the model we build does not use
+# them: (description, pattern on the tensor name, the model kind that may lack them: "embedder",
+# "any" or None for none, whether they may be extra). Anything else missing, extra or of another
+# shape is refused: transformers would initialise it at random, or silently drop it.
+UNUSED_TENSORS = (
+    ("pooler.* (the pooler head: an embedder pools the last hidden state and never uses it, so it may be "
+     "absent; a reranker built without one may find it extra)", r"(^|\.)pooler\.", "embedder", True),
+    ("pre-training heads (cls.predictions, cls.seq_relationship, lm_head)",
+     r"^(cls\.(predictions|seq_relationship)|lm_head)\.", None, True),
+    ("position_ids buffers (recomputed, not weights)", r"(^|\.)position_ids$", "any", True),
+)
 
 
 def hub_offline() -> bool:
@@ -25,6 +36,11 @@ def hub_offline() -> bool:
 def local_folder(model: str) -> Path | None:
     """The model's folder when ``model`` is a local path, else None (a hub id)."""
     path = Path(model).expanduser()
+    try:
+        os.stat(path)
+    except (OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) == errno.ELOOP:
+            raise ModelLoadError(f"Model path {model} is a symlink loop.", "Pass the real folder of the model.") from None
     if path.is_dir():
         return path.resolve()
     if path.exists():
@@ -39,13 +55,13 @@ def local_folder(model: str) -> Path | None:
 
 def check_folder(folder: Path) -> None:
     """Fail early, with a clear message, on a folder missing config, weights or tokenizer."""
-    if not (folder / "config.json").exists():
+    if regular_stat(folder / "config.json") is None:
         raise ModelLoadError(f"Model folder {folder} has no config.json.",
                              "Pass the folder saved by save_pretrained (or a sentence-transformers model folder).")
-    if not any((folder / name).exists() for name in WEIGHT_FILES):
+    if not weight_files(folder):
         raise ModelLoadError(f"Model folder {folder} has no weights (looked for {', '.join(WEIGHT_FILES)}).",
                              "Copy the weight files into the folder, or re-download the model.")
-    if not any((folder / name).exists() for name in TOKENIZER_FILES):
+    if not any(regular_stat(folder / name) is not None for name in TOKENIZER_FILES):
         raise ModelLoadError(f"Model folder {folder} has no tokenizer files (looked for {', '.join(TOKENIZER_FILES)}).",
                              "Save the tokenizer into the folder (tokenizer.save_pretrained).")
 
@@ -123,50 +139,75 @@ def load_tokenizer(model: str, folder: Path | None, revision: str | None, trust_
 
 
 def load_weights(model_class, model: str, folder: Path | None, revision: str | None, dtype,
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False, kind: str = "embedder"):
+    """The model built from its checkpoint, every tensor it uses read from the files.
+
+    A tensor the model needs that the checkpoint lacks, one the checkpoint holds that the
+    model has no place for, or one of another shape is a ModelLoadError naming them
+    (transformers would initialise the first and third randomly); only ``UNUSED_TENSORS``
+    are let through.
+    """
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its load report would repeat, unasked, what we check below
     try:
-        return model_class.from_pretrained(str(folder or model), revision=revision, dtype=dtype,
-                                           trust_remote_code=trust_remote_code)
+        loaded, info = model_class.from_pretrained(str(folder or model), revision=revision, dtype=dtype,
+                                                   trust_remote_code=trust_remote_code, output_loading_info=True,
+                                                   ignore_mismatched_sizes=True)
     except Exception as exc:
         if folder is not None:
             raise ModelLoadError(f"The weights in {folder} cannot be loaded: {type(exc).__name__}: {str(exc)[:300]}.",
                                  "Re-download the model or check that the files are complete.") from None
         raise _hub_error(model, revision, exc) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    check_loading_info(str(folder or model), info, kind)
+    return loaded
 
 
-def weights_fingerprint(folder: Path) -> str:
-    """A short hash identifying a local model in result files.
-
-    It hashes the config and, per weight file, its size and first and last MiB,
-    so it is quick on large models.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in ("config.json", *WEIGHT_FILES):
-        path = folder / name
-        if not path.exists():
-            continue
-        size = path.stat().st_size
-        digest.update(f"{name}:{size}".encode())
-        with path.open("rb") as handle:
-            digest.update(handle.read(1 << 20))
-            if size > 2 << 20:
-                handle.seek(-(1 << 20), os.SEEK_END)
-                digest.update(handle.read())
-    return digest.hexdigest()[:16]
+def check_token_ids(model: str, sequences, config: Any) -> None:
+    """A token id the model's word embeddings have no row for (a tokenizer that does not belong
+    to the checkpoint) is a ModelLoadError, not an index error inside the forward pass."""
+    rows = getattr(config, "vocab_size", None)
+    largest = max((max(ids) for ids in sequences if len(ids)), default=-1)
+    if isinstance(rows, int) and largest >= rows:
+        raise ModelLoadError(
+            f"The tokenizer of {model} produced token id {largest}, but the model's word embeddings have "
+            f"{rows} rows (vocab_size): the tokenizer does not belong to these weights.",
+            "Save the tokenizer the model was trained with into the folder (tokenizer.save_pretrained).")
 
 
-def tokenizer_fingerprint(folder: Path) -> str:
-    """A hash of the tokenizer files in ``folder`` (they change token ids, hence embeddings)."""
-    import hashlib
+def _allowed(name: str, kind: str, missing: bool) -> bool:
+    import re
 
-    digest = hashlib.sha256()
-    for name in (*TOKENIZER_FILES, "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
-        path = folder / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    for _, pattern, missing_for, unexpected_ok in UNUSED_TENSORS:
+        if re.search(pattern, name) and (missing_for in ("any", kind) if missing else unexpected_ok):
+            return True
+    return False
+
+
+def check_loading_info(where: str, info: dict, kind: str) -> None:
+    """Refuse a checkpoint whose tensors do not match the model (see ``load_weights``)."""
+    missing = sorted(k for k in info.get("missing_keys") or () if not _allowed(k, kind, True))
+    unexpected = sorted(k for k in info.get("unexpected_keys") or () if not _allowed(k, kind, False))
+    mismatched = [f"{entry[0]} (file {tuple(entry[1])}, model {tuple(entry[2])})"
+                  if isinstance(entry, (tuple, list)) and len(entry) == 3 else str(entry)
+                  for entry in info.get("mismatched_keys") or ()]
+    errors = [str(e) for e in info.get("error_msgs") or ()]
+    problems = []
+    for label, names in (("missing from the checkpoint", missing), ("in the checkpoint but not in the model",
+                                                                     unexpected),
+                         ("of another shape than the model's", mismatched), ("load errors", errors)):
+        if names:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            problems.append(f"{len(names)} tensor(s) {label}: {shown}" if label != "load errors"
+                            else f"load errors: {shown}")
+    if problems:
+        allowed = "; ".join(name for name, *_ in UNUSED_TENSORS)
+        raise ModelLoadError(
+            f"The checkpoint of {where} does not match its config ({kind}): " + "; ".join(problems) + ". "
+            f"Scoring it would use randomly initialised weights.",
+            f"Restore the complete checkpoint (every shard, the config it was saved with). Only tensors the "
+            f"{kind} does not use may be absent or extra: {allowed}.")

@@ -59,6 +59,10 @@ class EvaluatedModel:
                 info["rerank_top_k"] = self.rerank_top_k
         if task is not None and task.type == "Retrieval":
             info["retrieval_top_k"] = self.top_k
+        if task is not None and task.type == "Reranking":  # --protocol, else the card's, else v1
+            from ..evaluators.reranking import task_protocol
+
+            info["reranking_protocol"] = task_protocol(task, self.protocol)
         return info
 
 
