@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import integrity
 from .errors import UserError
 from .results import read_result
 
@@ -37,6 +38,7 @@ class TaskScore:
     versions: dict[str, Any] = field(default_factory=dict)
     evaluation_time: float | None = None
     items_path: Path | None = None
+    foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}``, or None when there are none."""
@@ -118,6 +120,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
         items_path=items_path if items_path.exists() else None,
+        foreign=integrity.provenance(data)[0] == "foreign",
     )
 
 
@@ -143,6 +146,11 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
         info = (data.get("harness") or {}).get("model") or {}
         model.dimension = model.dimension or info.get("embedding_dimension")
         model.max_length = model.max_length or info.get("max_length")
+    foreign = [t.task for t in model.tasks.values() if t.foreign]
+    if foreign:
+        model.notes.append(f"{len(foreign)} result file(s) without a cmteb-eval checksum ({', '.join(foreign[:5])}"
+                           f"{', ...' if len(foreign) > 5 else ''}) were read as foreign (mteb) files: "
+                           f"their scores are not verified as cmteb-eval results")
     return model
 
 
