@@ -14,7 +14,12 @@ it a text is keyed by the sha256 of the text itself.
 Shards are written atomically (temp file, then rename), read with
 ``allow_pickle=False`` (numpy's zip container holds plain arrays only), and named by
 the sha256 of their content: a shard whose content no longer matches its name, or that
-cannot be read, is reported, deleted and its texts recomputed, never used.
+cannot be read, is reported, deleted and its texts recomputed, never used. Only regular
+files are opened (a FIFO named like a shard is skipped, never waited on).
+
+A cache that cannot be used at all (its root is a file, a read-only folder, a full disk)
+never fails a task: the run says so once, goes on without the cache and keeps every
+vector it computed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -30,6 +36,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .files import open_regular
 
 FORMAT_VERSION = 1
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
@@ -70,7 +78,7 @@ class CorruptShard(Exception):
 def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(hashes [n, 32] uint8, vectors [n, d] float32), checked against the name's checksum."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_regular(path) as handle, np.load(handle, allow_pickle=False) as data:
             hashes, vectors = data["hashes"], data["vectors"]
     except Exception as exc:  # a truncated zip, bad CRC, missing member, an object array...
         raise CorruptShard(f"unreadable ({type(exc).__name__}: {exc})") from None
@@ -111,9 +119,10 @@ class CacheStats:
 class Namespace:
     """The cached vectors of one model configuration and role, loaded lazily into memory."""
 
-    def __init__(self, folder: Path, identity: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None) -> None:
         self.folder = folder
         self.identity = identity
+        self.owner = owner
         self._index: dict[bytes, np.ndarray] | None = None
         self._seen: set[str] = set()
         self.stats = CacheStats()
@@ -133,15 +142,31 @@ class Namespace:
                 self.stats.corrupt_shards += 1
                 warnings.warn(f"embedding cache: shard {path} is damaged ({why}); deleting it, "
                               f"its texts will be recomputed", stacklevel=3)
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:  # a folder named like a shard: skipped, not ours to delete
+                    pass
                 continue
             for key, row in zip(hashes, vectors):
                 self._index[key.tobytes()] = row
         return self._index
 
+    def _usable(self) -> bool:
+        return self.owner is None or self.owner.unusable is None
+
+    def _failed(self, exc: OSError, doing: str) -> None:
+        if self.owner is None:
+            raise exc
+        self.owner.give_up(exc, doing)
+
     def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
-        """Cached rows by position, and the positions that must be computed."""
-        index = self._refresh()
+        """Cached rows by position, and the positions that must be computed (all of them when
+        the cache cannot be read)."""
+        try:
+            index = self._refresh() if self._usable() else {}
+        except OSError as exc:
+            self._failed(exc, f"reading {self.folder}")
+            index = {}
         found: dict[int, np.ndarray] = {}
         missing: list[int] = []
         for position, text in enumerate(texts):
@@ -155,8 +180,15 @@ class Namespace:
         return found, missing
 
     def store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        if not len(texts):
+        """Add rows to the cache; when it cannot be written, the run goes on without it."""
+        if not len(texts) or not self._usable():
             return
+        try:
+            self._store(texts, vectors)
+        except OSError as exc:
+            self._failed(exc, f"writing to {self.folder}")
+
+    def _store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         self._write_meta()
         index = self._refresh()
         hashes = np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
@@ -184,6 +216,16 @@ class EmbeddingCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root).expanduser() if root else default_cache_dir()
         self._namespaces: dict[str, Namespace] = {}
+        self.unusable: str | None = None  # why the cache was given up for this run, if it was
+
+    def give_up(self, exc: OSError, doing: str) -> None:
+        """Stop using the cache for the rest of the run, saying why once (stderr)."""
+        if self.unusable is not None:
+            return
+        self.unusable = f"{doing}: {exc.strerror or exc}"
+        print(f"warning: the embedding cache at {self.root} cannot be used ({self.unusable}); this run goes on "
+              f"without it (vectors are computed, results are kept). Fix or free that folder, point --cache-dir "
+              f"(or $CMTEB_EVAL_CACHE) at a writable one, or pass --no-cache.", file=sys.stderr, flush=True)
 
     @property
     def embeddings_dir(self) -> Path:
@@ -192,7 +234,7 @@ class EmbeddingCache:
     def namespace(self, identity: dict[str, Any]) -> Namespace:
         key = namespace_id(identity)
         if key not in self._namespaces:
-            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity)
+            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self)
         return self._namespaces[key]
 
     def info(self) -> list[dict[str, Any]]:
