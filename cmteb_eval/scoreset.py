@@ -17,6 +17,7 @@ from typing import Any
 
 from . import integrity
 from .errors import UserError
+from .files import read_text
 from .results import read_result
 
 
@@ -45,7 +46,7 @@ class TaskScore:
         if self.items_path is None or not self.items_path.exists():
             return None
         try:
-            data = json.loads(self.items_path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(self.items_path))  # a regular file only: a FIFO never blocks
         except (OSError, ValueError) as exc:
             raise UserError(f"Per-item file {self.items_path} cannot be read: {exc}.",
                             "Delete it and rerun the task to write it again.") from None
