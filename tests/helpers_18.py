@@ -83,3 +83,30 @@ def tiny_bert_with_vocab(folder: Path, **kwargs) -> Path:
     write_tiny_bert(folder, **kwargs)
     (folder / "tokenizer.json").unlink()
     return folder
+
+
+def both(fast: int = 25, wide: int = 250, **strategies):
+    """Two hypothesis tests of one property: ``fast`` examples in the default suite, ``wide`` under -m slow."""
+    import pytest
+    from hypothesis import HealthCheck, given, settings
+
+    def make(function):
+        common = dict(deadline=None, suppress_health_check=list(HealthCheck))
+        quick = settings(max_examples=fast, **common)(given(**strategies)(function))
+        slow = pytest.mark.slow(settings(max_examples=wide, **common)(given(**strategies)(function)))
+        return quick, slow
+    return make
+
+
+def count_reporter(counts, title: str):
+    """A module fixture that prints how many generated cases each family ran (outside pytest's capture)."""
+    import pytest
+
+    @pytest.fixture(scope="module", autouse=True)
+    def report_counts(pytestconfig):
+        yield
+        if counts:
+            line = ", ".join(f"{family} {n}" for family, n in sorted(counts.items()))
+            with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+                print(f"\n{title}: {sum(counts.values())} cases: {line}")
+    return report_counts

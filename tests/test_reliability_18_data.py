@@ -1,10 +1,9 @@
-"""Issue 18: no result overwritten by another model's, no data changed on the way in, no hang,
-and a clear one-paragraph error for each bad input the sweep found. Each test fails on the
-code before the fix."""
+"""Issue 18, data on the way in: the fingerprint hashes exactly the files read, CSV cells stay
+strings, degenerate and out-of-range data refused, only regular files opened, cards and data
+files with clear errors. Each test fails on the code before the fix."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -14,85 +13,19 @@ from pathlib import Path
 import pytest
 
 from cmteb_eval import resume
-from cmteb_eval.cli import main
 from cmteb_eval.data import load_split
-from cmteb_eval.errors import DataFormatError, ModelLoadError, TaskCardError, UserError
+from cmteb_eval.errors import DataFormatError, TaskCardError
 from cmteb_eval.ranking_data import load_retrieval
 from cmteb_eval.registry import Registry
-from cmteb_eval.results import read_result, safe_name
+from cmteb_eval.results import read_result
 from cmteb_eval.runner import run_tasks
 from cmteb_eval.taskspec import load_card
-from helpers_18 import (CLASS_ROWS, PAIR_ROWS, STS_ROWS, finishes_within, retrieval_files, tiny_bert_with_vocab,
-                        write_card, write_jsonl)
+from helpers_18 import CLASS_ROWS, PAIR_ROWS, STS_ROWS, finishes_within, retrieval_files, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
-
-REPO = Path(__file__).resolve().parent.parent
-
 
 def quiet(_):
     pass
 
-
-class Model(HashEmbedder):
-    """A hash embedder that says which model (path or hub id) and weights it is."""
-
-    def __init__(self, model: str, weights: str | None = None, **kw) -> None:
-        super().__init__(**kw)
-        self.model, self.weights = model, weights
-
-    def describe(self, task=None):
-        return {**super().describe(task), "model": self.model, "weights_fingerprint": self.weights}
-
-
-# ------------------------------------------------------------------ one model per result folder
-
-
-def test_two_checkpoints_named_final_never_overwrite_each_other(tmp_path, capsys):
-    from conftest import write_tiny_bert
-
-    first, second = write_tiny_bert(tmp_path / "exp1" / "final"), write_tiny_bert(tmp_path / "exp2" / "final", seed=1)
-    out = tmp_path / "out"
-    common = ["run", "--pooling", "cls", "--tasks", "DemoSTSEn", "--output-dir", str(out), "--no-cache"]
-    assert main([*common, "--model", str(first)]) == 0
-    kept = out / "final" / "DemoSTSEn.json"
-    before = kept.read_bytes()
-    capsys.readouterr()
-    assert main([*common, "--model", str(second)]) == 2
-    err = capsys.readouterr().err
-    assert str(first) in err and str(second) in err and "--model-name" in err and "Traceback" not in err
-    assert kept.read_bytes() == before  # the first model's result is untouched
-    assert main([*common, "--model", str(second), "--model-name", "exp2-final"]) == 0
-    assert read_result(out / "exp2-final" / "DemoSTSEn.json")["harness"]["model"]["model"] == str(second)
-
-
-def test_another_model_under_the_same_name_is_refused_before_anything_runs(tmp_path):
-    spec = load_card(write_sts_task(tmp_path, "Own"))
-    run_tasks(Model("/runs/a", "w1"), "org__name", [spec], [], tmp_path / "out", log=quiet)
-    path = tmp_path / "out" / "org__name" / "Own.json"
-    before = path.read_bytes()
-    intruder = Model("org/name")  # a hub id whose mteb folder name is the same
-    with pytest.raises(UserError, match="--model-name") as caught:
-        run_tasks(intruder, "org/name", [spec], [], tmp_path / "out", log=quiet)
-    assert "/runs/a" in str(caught.value) and "org/name" in str(caught.value)
-    assert intruder.calls == 0 and path.read_bytes() == before
-
-
-def test_the_same_model_retrained_in_place_or_moved_keeps_its_folder(tmp_path):
-    spec = load_card(write_sts_task(tmp_path, "Own"))
-    out = tmp_path / "out"
-    run_tasks(Model("/runs/a", "w1"), "final", [spec], [], out, log=quiet)
-    retrained = run_tasks(Model("/runs/a", "w2"), "final", [spec], [], out, log=quiet)  # same path, new weights
-    moved = run_tasks(Model("/elsewhere/a", "w2"), "final", [spec], [], out, log=quiet)  # same weights, new path
-    assert not retrained.failed and not moved.failed
-    assert read_result(out / "final" / "Own.json")["harness"]["model_identity"]["model"]["model"] == "/elsewhere/a"
-
-
-def test_model_names_stay_distinct_and_readable():
-    assert safe_name("my model") != safe_name("my_model") == "my_model"
-    assert safe_name("模型一") == "模型一" and safe_name("模型二") == "模型二"  # not collapsed to 'model'
-    assert safe_name("中文/模型") == "中文__模型"
-    assert safe_name("!!!") != safe_name("???")
-    assert len(safe_name("模" * 200).encode("utf-8")) <= 120  # bytes: the folder name fits the file system
 
 
 # ------------------------------------------------------------------ the data fingerprint: exactly what is read
@@ -253,7 +186,7 @@ def test_csv_integer_labels_are_the_integers_a_json_file_holds(tmp_path):
     assert "ap" in read_result(summary.outcomes[0].path)["scores"]["test"][0]  # integer labels: AP is reported
 
 
-# ------------------------------------------------------------------ degenerate tasks, tolerances, checksums
+# ------------------------------------------------------------------ degenerate and out-of-range data
 
 
 def test_pair_classification_with_one_class_is_refused(tmp_path):
@@ -262,57 +195,6 @@ def test_pair_classification_with_one_class_is_refused(tmp_path):
     summary = run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / "out", log=quiet)
     assert "needs both classes" in summary.outcomes[0].error
     assert not (tmp_path / "out" / "m" / "OneClass.json").exists()
-
-
-@pytest.mark.parametrize("value", ["inf", "nan", "-0.5"])
-def test_reproduce_and_check_follow_one_rule_for_tolerances(tmp_path, capsys, value):
-    for command in (["reproduce", str(tmp_path)], ["check", "--baseline", str(tmp_path), "--candidate", str(tmp_path)]):
-        assert main([*command, "--tolerance", value]) == 2
-        err = capsys.readouterr().err
-        assert "--tolerance must be a finite, non-negative number of points" in err, err
-
-
-def test_reproduce_refuses_an_infinite_tolerance_through_the_api():
-    from cmteb_eval.reproduce import reproduce
-    from cmteb_eval.scoreset import ModelScores
-
-    empty = ModelScores("m", "run", "here")
-    with pytest.raises(UserError, match="finite, non-negative"):
-        reproduce(empty, empty, float("inf"))
-
-
-def _two_runs(tmp_path):
-    spec = load_card(write_sts_task(tmp_path, "Gate"))
-    for side in ("base", "cand"):
-        run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / side, log=quiet)
-    return spec, tmp_path / "base" / "m", tmp_path / "cand" / "m"
-
-
-def test_a_result_without_its_checksum_is_refused_by_check_as_by_run(tmp_path, capsys):
-    spec, base, cand = _two_runs(tmp_path)
-    path = cand / "Gate.json"
-    payload = json.loads(path.read_text())
-    del payload["harness"]["checksum"]
-    payload["scores"]["test"][0]["main_score"] += 0.05
-    path.write_text(json.dumps(payload))
-    assert main(["check", "--baseline", str(base), "--candidate", str(cand)]) == 2
-    assert "no checksum" in capsys.readouterr().err
-    config = payload["harness"]["config"]
-    assert resume.inspect_result(path, spec, config).state == "damaged"  # the same verdict as run's
-
-
-def test_a_file_without_our_harness_is_foreign_and_labelled_so(tmp_path, capsys):
-    from cmteb_eval.scoreset import load_one_model
-
-    _, base, cand = _two_runs(tmp_path)
-    path = cand / "Gate.json"
-    payload = json.loads(path.read_text())
-    del payload["harness"]
-    path.write_text(json.dumps(payload))
-    model = load_one_model(cand, "candidate")
-    assert model.tasks["Gate"].foreign and "foreign" in " ".join(model.notes)
-    assert main(["check", "--baseline", str(base), "--candidate", str(cand)]) == 2  # never passes as ours
-    assert "different protocol" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ hangs: regular files only
@@ -357,124 +239,7 @@ def test_a_fifo_given_as_a_card_is_refused(tmp_path):
     assert finished and isinstance(value, TaskCardError) and "FIFO" in str(value)
 
 
-# ------------------------------------------------------------------ an unusable cache, a full output disk
-
-
-def _unusable_cache(tmp_path, kind, monkeypatch):
-    import cmteb_eval.cache as cache_module
-
-    root = tmp_path / "cache"
-    if kind == "a file":
-        root.write_text("not a folder")
-    elif kind == "a full disk":
-        def full(*args, **kwargs):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        monkeypatch.setattr(cache_module, "write_shard", full)
-    elif kind == "read-only":  # (tests may run as root, whom a chmod does not stop)
-        real = cache_module.tempfile.mkstemp
-
-        def refused(*args, **kwargs):
-            if str(kwargs.get("dir", "")).startswith(str(root)):
-                raise PermissionError(errno.EACCES, "Permission denied")
-            return real(*args, **kwargs)
-        monkeypatch.setattr(cache_module.tempfile, "mkstemp", refused)
-    return root
-
-
-@pytest.mark.parametrize("kind", ["a file", "a full disk", "read-only"])
-def test_an_unusable_cache_falls_back_to_running_without_it(tmp_path, tiny_bert, capsys, monkeypatch, kind):
-    root = _unusable_cache(tmp_path, kind, monkeypatch)
-    out = tmp_path / "out"
-    assert main(["run", "--model", str(tiny_bert), "--pooling", "cls", "--tasks", "DemoSTSEn", "DemoSTSZh",
-                 "--cache-dir", str(root), "--output-dir", str(out)]) == 0
-    err = capsys.readouterr().err
-    assert err.count("cannot be used") == 1 and "--no-cache" in err and "--cache-dir" in err
-    assert {p.name for p in (out / safe_name(str(tiny_bert))).glob("*.json")} == {"DemoSTSEn.json", "DemoSTSZh.json"}
-
-
-def test_a_folder_named_like_a_shard_does_not_break_the_cache(tmp_path, tiny_bert):
-    from cmteb_eval.cache import EmbeddingCache
-    from cmteb_eval.models.embedder import load_embedder
-
-    cache = EmbeddingCache(tmp_path / "cache")
-    embedder = load_embedder(tiny_bert, pooling="cls", cache=cache)
-    first = embedder.encode(["the cat", "a dog"])
-    folder = next(iter(cache._namespaces.values())).folder
-    (folder / f"{'cd' * 32}.npz").mkdir()
-    fresh = load_embedder(tiny_bert, pooling="cls", cache=EmbeddingCache(tmp_path / "cache"))
-    with pytest.warns(UserWarning, match="damaged"):
-        again = fresh.encode(["the cat", "a dog"])
-    assert (again == first).all()
-
-
-def test_a_full_output_disk_names_the_file_and_keeps_finished_results(tmp_path, monkeypatch):
-    import cmteb_eval.results as results_module
-
-    specs = [load_card(write_sts_task(tmp_path / "cards", f"Disk{i}", seed=i)) for i in range(3)]
-    calls = {"n": 0}
-    real = results_module.tempfile.mkstemp
-
-    def filling(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > 2:  # the first task's items and result files fit, then the disk is full
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(results_module.tempfile, "mkstemp", filling)
-    with pytest.raises(UserError) as caught:
-        run_tasks(HashEmbedder(), "m", specs, [], tmp_path / "out", log=quiet)
-    message = str(caught.value)
-    assert "No space left on device" in message and str(tmp_path / "out" / "m") in message
-    assert read_result(tmp_path / "out" / "m" / "Disk0.json")["task_name"] == "Disk0"
-
-
-# ------------------------------------------------------------------ model arguments checked first
-
-
-@pytest.mark.parametrize("value", ["129", "100000000000000000000"])
-def test_a_max_length_beyond_the_models_positions_is_refused(tiny_bert, tmp_path, capsys, value):
-    assert main(["run", "--model", str(tiny_bert), "--pooling", "cls", "--tasks", "DemoSTSEn", "--max-length", value,
-                 "--output-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "max_position_embeddings 128" in err and "--max-length 128 or less" in err
-
-
-def test_a_max_length_that_leaves_no_room_for_text_is_refused(tmp_path, capsys):
-    tiny_bert = tiny_bert_with_vocab(tmp_path / "spread", initializer_range=0.5)  # words get distinct vectors
-    words = ["cat", "dog", "sat", "mat", "panda", "bear", "china", "giant"]
-    card = write_card(tmp_path, "FirstWord", "STS", local_dir="data")
-    write_jsonl(tmp_path / "data" / "test.jsonl", [{"sentence1": f"{words[i]} is here", "sentence2": words[(3 * i) % 8],
-                                                    "score": float(i % 5)} for i in range(8)])
-    common = ["run", "--model", str(tiny_bert), "--pooling", "cls", "--task-file", str(card), "--tasks", "FirstWord",
-              "--output-dir", str(tmp_path / "out"), "--no-cache"]
-    assert main([*common, "--max-length", "2"]) == 2  # [CLS] [SEP] only: every text alike
-    assert "leaves no room for text" in capsys.readouterr().err
-    assert main([*common, "--max-length", "3"]) == 0  # one word of text: meaningful here
-    capsys.readouterr()
-    same = write_card(tmp_path, "SameWord", "STS", local_dir="same")  # every text starts with 'the'
-    write_jsonl(tmp_path / "same" / "test.jsonl", [{"sentence1": f"the {w}", "sentence2": f"the {w} sat",
-                                                    "score": float(i % 5)} for i, w in enumerate(words)])
-    assert main([*common[:5], "--task-file", str(same), "--tasks", "SameWord", *common[-3:], "--max-length", "3"]) == 1
-    assert "the same cosine similarity" in capsys.readouterr().err  # not blamed on the data
-
-
-@pytest.mark.parametrize("device", ["tpu", "nonsense:0", "cuda", "cuda:7"])
-def test_a_device_that_is_not_there_is_refused_before_loading(tiny_bert, tmp_path, capsys, monkeypatch, device):
-    import torch
-
-    from cmteb_eval.models import loading
-
-    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 7:
-        pytest.skip("this machine has that GPU")
-
-    def no_loading(*args, **kwargs):
-        raise AssertionError("the model was loaded before the device was checked")
-
-    monkeypatch.setattr(loading, "read_config_fields", no_loading)
-    assert main(["run", "--model", str(tiny_bert), "--pooling", "cls", "--tasks", "DemoSTSEn", "--device", device,
-                 "--output-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert f"--device {device}" in err.replace("'", "") and "Traceback" not in err
+# ------------------------------------------------------------------ gold scores beyond float64
 
 
 @pytest.mark.parametrize("raw", ["1" + "0" * 400, "-1" + "0" * 400])
@@ -493,32 +258,6 @@ def test_gold_scores_near_the_float_limit_are_named_not_blamed_on_degenerate_dat
     summary = run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / "out", log=quiet)
     error = summary.outcomes[0].error
     assert "too large to compute with" in error and "degenerate" not in error
-
-
-def test_a_remote_code_model_fails_naming_trust_remote_code(tmp_path, tiny_bert):
-    from cmteb_eval.models import loading
-    from cmteb_eval.models.embedder import load_embedder
-
-    folder = tmp_path / "custom"
-    shutil.copytree(tiny_bert, folder)
-    config = json.loads((folder / "config.json").read_text())
-    config.update(model_type="my-own-encoder", auto_map={"AutoModel": "modeling_mine.MyEncoder"})
-    (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelLoadError, match="--trust-remote-code"):
-        load_embedder(folder, pooling="cls")
-    hub = loading._hub_error("org/custom", None, ValueError("... set the option `trust_remote_code=True` ..."))
-    assert "--trust-remote-code" in str(hub)
-
-
-def test_a_token_id_outside_the_vocabulary_is_a_clear_error(tmp_path):
-    from cmteb_eval.models.embedder import load_embedder
-
-    folder = tiny_bert_with_vocab(tmp_path / "mismatched")
-    with (folder / "vocab.txt").open("a", encoding="utf-8") as handle:
-        handle.write("zebra\n")  # a word the weights have no embedding row for
-    embedder = load_embedder(folder, pooling="cls")
-    with pytest.raises(ModelLoadError, match="vocab_size"):
-        embedder.encode(["zebra"])
 
 
 # ------------------------------------------------------------------ cards and data files
