@@ -18,7 +18,12 @@ key), is a miss, reported once and left in place (it is not ours to delete). Sha
 written atomically (temp file, then rename), read with ``allow_pickle=False`` (numpy's zip
 container holds plain arrays only), and named by the sha256 of their content: a shard
 whose content no longer matches its name, or that cannot be read, is reported, deleted
-and its texts recomputed, never used.
+and its texts recomputed, never used. Only regular files are opened (a FIFO named like a
+shard is skipped, never waited on).
+
+A cache that cannot be used at all (its root is a file, a read-only folder, a full disk)
+never fails a task: the run says so once, goes on without the cache and keeps every
+vector it computed.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -34,6 +40,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .files import open_regular
 
 FORMAT_VERSION = 2  # 2: the namespace key is inside every shard
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
@@ -94,7 +102,7 @@ def read_shard(path: Path, key: bytes | None = None) -> tuple[np.ndarray, np.nda
     """(hashes [n, 32] uint8, vectors [n, d] float32), checked against the name's checksum and,
     when ``key`` is given, against the namespace key stored inside."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_regular(path) as handle, np.load(handle, allow_pickle=False) as data:
             if "key" not in data.files:
                 if _legacy_digest(data["hashes"], data["vectors"]) == path.stem:
                     raise ForeignShard("it is of an older cache format, without a namespace key")
@@ -145,10 +153,11 @@ class CacheStats:
 class Namespace:
     """The cached vectors of one model configuration and role, loaded lazily into memory."""
 
-    def __init__(self, folder: Path, identity: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None) -> None:
         self.folder = folder
         self.identity = identity
         self.key = namespace_key(identity)
+        self.owner = owner
         self._index: dict[bytes, np.ndarray] | None = None
         self._seen: set[str] = set()
         self._meta_checked = False
@@ -177,7 +186,7 @@ class Namespace:
                 try:
                     if path.is_file() or path.is_symlink():
                         path.unlink()
-                except OSError:
+                except OSError:  # a folder named like a shard: skipped, not ours to delete
                     pass
                 continue
             for key, row in zip(hashes, vectors):
@@ -188,9 +197,22 @@ class Namespace:
                           f"{'; '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}", stacklevel=3)
         return self._index
 
+    def _usable(self) -> bool:
+        return self.owner is None or self.owner.unusable is None
+
+    def _failed(self, exc: OSError, doing: str) -> None:
+        if self.owner is None:
+            raise exc
+        self.owner.give_up(exc, doing)
+
     def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
-        """Cached rows by position, and the positions that must be computed."""
-        index = self._refresh()
+        """Cached rows by position, and the positions that must be computed (all of them when
+        the cache cannot be read)."""
+        try:
+            index = self._refresh() if self._usable() else {}
+        except OSError as exc:
+            self._failed(exc, f"reading {self.folder}")
+            index = {}
         found: dict[int, np.ndarray] = {}
         missing: list[int] = []
         for position, text in enumerate(texts):
@@ -204,8 +226,15 @@ class Namespace:
         return found, missing
 
     def store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        if not len(texts):
+        """Add rows to the cache; when it cannot be written, the run goes on without it."""
+        if not len(texts) or not self._usable():
             return
+        try:
+            self._store(texts, vectors)
+        except OSError as exc:
+            self._failed(exc, f"writing to {self.folder}")
+
+    def _store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         self._write_meta()
         index = self._refresh()
         hashes = np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
@@ -241,6 +270,16 @@ class EmbeddingCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root).expanduser() if root else default_cache_dir()
         self._namespaces: dict[str, Namespace] = {}
+        self.unusable: str | None = None  # why the cache was given up for this run, if it was
+
+    def give_up(self, exc: OSError, doing: str) -> None:
+        """Stop using the cache for the rest of the run, saying why once (stderr)."""
+        if self.unusable is not None:
+            return
+        self.unusable = f"{doing}: {exc.strerror or exc}"
+        print(f"warning: the embedding cache at {self.root} cannot be used ({self.unusable}); this run goes on "
+              f"without it (vectors are computed, results are kept). Fix or free that folder, point --cache-dir "
+              f"(or $CMTEB_EVAL_CACHE) at a writable one, or pass --no-cache.", file=sys.stderr, flush=True)
 
     @property
     def embeddings_dir(self) -> Path:
@@ -249,7 +288,7 @@ class EmbeddingCache:
     def namespace(self, identity: dict[str, Any]) -> Namespace:
         key = namespace_id(identity)
         if key not in self._namespaces:
-            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity)
+            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self)
         return self._namespaces[key]
 
     def info(self) -> list[dict[str, Any]]:

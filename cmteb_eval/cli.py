@@ -125,6 +125,10 @@ def command_run(args: argparse.Namespace) -> int:
 
     output_dir = Path(args.output_dir)
     check_output_dir(output_dir)
+    if args.device != "auto":  # before any model file is read
+        from .models.runtime import check_device
+
+        check_device(args.device)
     shard, device = init_from_env(args.device)  # joins the process group under torchrun
     if shard is not None and args.reranker:
         raise UserError("--reranker cannot be used under torchrun yet: cross-encoder scoring is not sharded.",
@@ -169,6 +173,8 @@ def command_run(args: argparse.Namespace) -> int:
                  if any(s.corrupt_shards for s in stats) else "")
               + (f", {sum(s.foreign_shards for s in stats)} shard(s) of another key not used"
                  if any(s.foreign_shards for s in stats) else ""))
+        if cache.unusable:
+            print(f"Embedding cache {cache.root} was given up during the run ({cache.unusable}).")
 
     scores = {model_name: {o.task.name: o.main_scores.get(o.task.table_split) for o in summary.completed}}
     if summary.completed:

@@ -18,6 +18,7 @@ from typing import Sequence
 import pandas as pd
 
 from .errors import UserError
+from .files import read_text
 from .scoreset import ModelScores
 
 DEFAULT_TOLERANCE = 0.5
@@ -68,6 +69,8 @@ class GateResult:
             "Status": ["REGRESSION" if r.regressed else "ok" for r in self.rows]})
         lines = [f"Baseline:  {self.baseline.name} ({self.baseline.source})",
                  f"Candidate: {self.candidate.name} ({self.candidate.source})", "", frame_to_markdown(frame), ""]
+        lines += [f"Note ({side}): {note}" for side, model in (("baseline", self.baseline),
+                                                                ("candidate", self.candidate)) for note in model.notes]
         if self.regressions:
             lines.append(f"FAIL: {len(self.regressions)} regression(s) beyond tolerance:")
             lines += [f"  {r.task} ({r.split}): {r.baseline:.2f} -> {r.candidate:.2f} "
@@ -77,16 +80,25 @@ class GateResult:
         return "\n".join(lines)
 
 
+def check_tolerance(value, what: str = "--tolerance") -> float:
+    """The one rule for a tolerance in points, for ``check`` and ``reproduce`` alike: a finite,
+    non-negative number (``inf`` or ``nan`` would pass every difference)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise UserError(f"{what} must be a finite, non-negative number of points, got {value!r}.",
+                        "Use e.g. 0.5 for half a point.")
+    return float(value)
+
+
 def load_tolerances(path: str | Path | None, default: float) -> tuple[float, dict[str, float]]:
     """Per-task tolerances from a JSON or TOML file: ``{"default": 0.5, "STSB": 1.0, ...}``
     (or the same under a ``tasks`` key)."""
     if path is None:
-        return default, {}
+        return check_tolerance(default), {}
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:  # ValueError: also not UTF-8
         raise UserError(f"Tolerance file {path} cannot be read: {exc}.",
                         'Write JSON or TOML like {"default": 0.5, "STSB": 1.0} (points).') from None
     if not isinstance(data, dict):
@@ -95,19 +107,16 @@ def load_tolerances(path: str | Path | None, default: float) -> tuple[float, dic
     tasks = dict(data.get("tasks", {})) if isinstance(data.get("tasks"), dict) else {}
     tasks.update({k: v for k, v in data.items() if k not in ("tasks", "default")})
     default = data.get("default", default)
-    for name, value in [("default", default), *tasks.items()]:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise UserError(f"Tolerance file {path}: {name!r} must be a non-negative number of points, got {value!r}.",
-                            "Use e.g. 0.5 for half a point.")
-    return float(default), {k: float(v) for k, v in tasks.items()}
+    checked = {name: check_tolerance(value, f"Tolerance file {path}: {name!r}")
+               for name, value in [("default", default), *tasks.items()]}
+    return checked.pop("default"), checked
 
 
 def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | None = None,
           tolerance: float = DEFAULT_TOLERANCE, per_task: dict[str, float] | None = None) -> GateResult:
     """Compare every split of every task; raises ``IncomparableResultsError`` listing every problem."""
-    if tolerance < 0 or not math.isfinite(tolerance):
-        raise UserError(f"--tolerance must be a non-negative number of points, got {tolerance}.", "Use e.g. 0.5.")
-    per_task = per_task or {}
+    tolerance = check_tolerance(tolerance)
+    per_task = {task: check_tolerance(value, f"the tolerance of {task}") for task, value in (per_task or {}).items()}
     names = list(dict.fromkeys(tasks)) if tasks else list(baseline.tasks)
     problems: list[str] = []
     for side, model in (("baseline", baseline), ("candidate", candidate)):

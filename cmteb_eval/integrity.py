@@ -3,6 +3,11 @@
 The checksum is the SHA-256 of the payload's canonical JSON (sorted keys, no spaces)
 without the checksum itself. Python floats round-trip through JSON exactly, so a
 file read back verifies; a flipped digit, a truncated list or an edited score does not.
+
+One rule (``provenance``) says whose a file is, for every reader (``run``'s resume and
+the report commands alike): a file with a cmteb-eval harness block is ours only with a
+matching checksum (without one it is damaged); a file without that block is foreign
+(an mteb file, say): never counted as a cmteb-eval result.
 """
 
 from __future__ import annotations
@@ -55,3 +60,24 @@ def verify(payload: dict[str, Any]) -> str | None:
     if stored != actual:
         return "its checksum does not match its content (the file was changed or damaged after it was written)"
     return None
+
+
+HARNESS_NAME = "cmteb-eval"
+
+
+def provenance(payload: dict[str, Any]) -> tuple[str, str | None]:
+    """``("ours", None)`` for a cmteb-eval result whose checksum matches; ``("ours", problem)``
+    for one that is damaged (checksum missing or wrong); ``("foreign", None)`` for a file
+    without a cmteb-eval harness block; a checksum that does not match is a problem whoever
+    claims the file."""
+    harness = payload.get("harness")
+    ours = isinstance(harness, dict) and harness.get("name") == HARNESS_NAME
+    if isinstance(harness, dict) and CHECKSUM_KEY in harness:
+        problem = verify(payload)
+        if problem:
+            return "ours", problem
+        return ("ours", None) if ours else ("ours", "its checksum matches but its harness block does not name "
+                                                     "cmteb-eval")
+    if ours:
+        return "ours", "it has a cmteb-eval harness block but no checksum, so its content cannot be trusted"
+    return "foreign", None

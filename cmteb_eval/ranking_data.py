@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .data import SUFFIXES, Table, column, load_from_hub, load_split, offline_mode, read_table, text_column
+from .data import Table, column, load_from_hub, load_split, offline_mode, read_rows, read_table, text_column
+from .data_files import SplitFiles, find_reranking, find_retrieval, tried_paths
 from .errors import DataFormatError, DataNotFoundError
-from .validate import check_qrels_refs, check_unique_ids
+from .validate import check_computable, check_qrels_refs, check_unique_ids
 from .taskspec import TaskSpec
 
 # Column names tried, in order, after the card's own mapping.
@@ -88,19 +89,6 @@ def _pick(table: Table, spec: TaskSpec, role: str, source: str) -> list[Any]:
         f"Rename the column, or map it in the task card under [columns] {role} = \"...\".")
 
 
-def _find(folder: Path, stem: str) -> Path | None:
-    for suffix in SUFFIXES:
-        path = folder / f"{stem}{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def _folders(spec: TaskSpec, data_dirs: Sequence[str | Path]) -> list[Path]:
-    folders = [spec.dataset.local_dir] if spec.dataset.local_dir is not None else []
-    return folders + [Path(d) / spec.name for d in data_dirs]
-
-
 def _ids(values: list[Any], spec: TaskSpec, role: str, source: str) -> list[str]:
     out = []
     for index, value in enumerate(values):
@@ -119,12 +107,14 @@ def _qrels(table: Table, spec: TaskSpec, source: str) -> dict[str, dict[str, flo
     for index, (qid, pid, value) in enumerate(zip(qids, pids, raw)):
         try:
             score = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond float range
             score = float("nan")
         if isinstance(value, bool) or score != score or score in (float("inf"), float("-inf")):
             raise DataFormatError(f"Task {spec.name}: row {index} of {source} has relevance {value!r}, not a number.",
                                   "Relevance judgements must be numbers (0 = not relevant).")
         qrels.setdefault(qid, {})[pid] = int(score) if score.is_integer() else score
+    check_computable([float(v) for judged in qrels.values() for v in judged.values()], role="relevance",
+                     task=spec.name, source=source)
     return qrels
 
 
@@ -138,8 +128,7 @@ def _corpus(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list[
             break
     if titles is not None:  # mteb: "title text", stripped, when a title is present
         texts = [(f"{t} {x}").strip() if isinstance(t, str) and t else x for t, x in zip(titles, texts)]
-    if len(set(ids)) != len(ids):
-        raise DataFormatError(f"Task {spec.name}: {source} repeats corpus ids.", "Each document needs a unique id.")
+    check_unique_ids(ids, what="corpus id", task=spec.name, source=source)
     return ids, texts
 
 
@@ -149,34 +138,14 @@ def _queries(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list
     return ids, texts
 
 
-def _tables_in(folder: Path, split: str) -> dict[str, Table] | None:
-    corpus = _find(folder, "corpus")
-    queries = _find(folder, "queries")
-    qrels = _find(folder / "qrels", split)
-    if not (corpus and queries and qrels):
-        return None
-    tables = {"corpus": read_table(corpus), "queries": read_table(queries), "qrels": read_table(qrels)}
-    top_ranked = _find(folder / "top_ranked", split)
-    if top_ranked:
-        tables["top_ranked"] = read_table(top_ranked)
-    return tables
-
-
-def _local_retrieval_tables(spec: TaskSpec, split: str, data_dirs) -> tuple[dict[str, Table], str] | None:
-    for folder in _folders(spec, data_dirs):
-        tables = _tables_in(folder, split)
-        if tables:
-            return tables, str(folder)
-    return None
+def _read_tables(found: SplitFiles) -> dict[str, Table]:
+    """The tables of the files the search found (exactly those the data fingerprint hashed)."""
+    return {role: read_table(path) for role, path in found.files.items()}
 
 
 def _tried(spec: TaskSpec, split: str, data_dirs, extra: str = "") -> list[Path]:
-    paths = []
-    for folder in _folders(spec, data_dirs):
-        paths += [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{split}.jsonl"]
-        if extra:
-            paths.append(folder / extra)
-    return paths
+    stems = ["corpus", "queries", "qrels/{split}"] + ([extra] if extra else [])
+    return tried_paths(spec, split, data_dirs, stems)
 
 
 def _hub_split(hub_id: str, config: str | None, revision: str, split: str) -> str:
@@ -240,9 +209,9 @@ def _check_references(spec: TaskSpec, source: str, query_ids: list[str], corpus_
 
 def load_retrieval(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> RetrievalData:
     """Corpus, queries and qrels of a retrieval task's split."""
-    found = _local_retrieval_tables(spec, split, data_dirs)
-    if found:
-        tables, source = found
+    found = find_retrieval(spec, split, data_dirs)
+    if found is not None:
+        tables, source = _read_tables(found), str(found.folder)
     else:
         tables = _hub_retrieval_tables(spec, split, _tried(spec, split, data_dirs))
         source = f"{spec.dataset.hub_id}@{spec.dataset.revision}"
@@ -346,16 +315,14 @@ def reranking_from_tables(spec: TaskSpec, tables: dict[str, Table], source: str)
 
 def load_reranking(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> RerankingData:
     """A reranking task's split in either layout; the row-per-query file wins when both exist."""
-    for folder in _folders(spec, data_dirs):
-        if _find(folder, split):
-            table, source = load_split(spec, split, data_dirs)
-            return reranking_from_rows(spec, split, table, source)
-        if _find(folder / "top_ranked", split):
-            tables = _tables_in(folder, split)
-            if tables:
-                return reranking_from_tables(spec, tables, str(folder))
+    found = find_reranking(spec, split, data_dirs)
+    if found is not None and found.layout == "rows":
+        path = found.files["rows"]
+        return reranking_from_rows(spec, split, read_rows(spec, split, path), str(path))
+    if found is not None:
+        return reranking_from_tables(spec, _read_tables(found), str(found.folder))
     if spec.scoring.get("data_layout") == "mteb2":
-        tried = _tried(spec, split, data_dirs, extra=f"top_ranked/{split}.jsonl")
+        tried = _tried(spec, split, data_dirs, extra="top_ranked/{split}")
         tables = _hub_retrieval_tables(spec, split, tried, with_top_ranked=True)
         return reranking_from_tables(spec, tables, f"{spec.dataset.hub_id}@{spec.dataset.revision}")
     try:

@@ -49,8 +49,16 @@ class Registry:
             if path.name == "benchmarks.toml":
                 continue
             cls._add(tasks, load_card(path))
+        user: dict[str, TaskSpec] = {}
         for path in task_files:
             spec = load_card(path)
+            if spec.name in user and Path(user[spec.name].card_path).resolve() == Path(path).resolve():
+                continue  # the same file passed twice
+            if spec.name in user:  # two user cards of one name: which one is meant cannot be guessed
+                raise TaskCardError(
+                    f"Task name {spec.name!r} is defined by two --task-file cards: {user[spec.name].card_path} and "
+                    f"{spec.card_path}.", "Pass only one of them, or give each card a unique 'name'.")
+            user[spec.name] = spec
             tasks.pop(spec.name, None)  # a user card may replace a built-in one
             cls._add(tasks, spec)
         benchmarks = _load_benchmarks(tasks_dir / "benchmarks.toml", tasks)

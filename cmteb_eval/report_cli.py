@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from .errors import UserError
 from .outputs import check_target, emit, write_text
@@ -189,8 +188,9 @@ def command_reproduce(args: argparse.Namespace) -> int:
     from .reference import find_published_for, published_model
     from .reproduce import reproduce
 
-    if args.tolerance < 0:
-        raise UserError(f"--tolerance must not be negative, got {args.tolerance}.", "Use e.g. 0.05.")
+    from .gate import check_tolerance
+
+    check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
     registry = _registry()
     models = _load_models(args.paths, registry)
     reports, code = [], 0
@@ -237,7 +237,7 @@ def command_check(args: argparse.Namespace) -> int:
     from .gate import check, load_tolerances
 
     registry = _registry()
-    default, per_task = load_tolerances(args.tolerance_file, args.tolerance)
+    default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
     baseline = _load_single(args.baseline, "baseline", registry)
     candidate = _load_single(args.candidate, "candidate", registry)
     result = check(baseline, candidate, _split_names(args.tasks) or None, default, per_task)

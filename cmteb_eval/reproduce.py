@@ -67,6 +67,9 @@ def _our_harness(entry) -> str:
 
 def reproduce(ours: ModelScores, published: ModelScores, tolerance: float = DEFAULT_TOLERANCE) -> Reproduction:
     """One row per task and split of ours; every split with a published number is compared."""
+    from .gate import check_tolerance
+
+    tolerance = check_tolerance(tolerance)  # the same rule as the regression gate's
     rows = []
     for task, entry in ours.tasks.items():
         reference = published.tasks.get(task)

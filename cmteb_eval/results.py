@@ -9,12 +9,14 @@ items file's SHA-256, and a reader uses the items only when they match (``items_
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import re
 import subprocess
 import tempfile
+import unicodedata
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import metadata
@@ -23,33 +25,43 @@ from typing import Any
 
 from . import integrity
 from .errors import UserError
+from .files import read_bytes
 from .evaluators.base import SplitResult
+from .model_folder import model_identity
 from .taskspec import TaskSpec
 
 RESULT_FORMAT = 2  # 2: harness.items binds the per-item file to the result
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
 
 
-MAX_NAME = 120
+MAX_NAME = 120  # bytes of UTF-8: a folder name must fit the file system's 255-byte limit with room to spare
+_UNSAFE = re.compile(r"[^\w.-]+")  # \w: letters and digits of every script, and '_'
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def safe_name(name: str) -> str:
     """A folder or file name derived from a model id, path or task name that cannot escape
-    the output folder: no separators, never '.', '..', empty or absolute, at most 120 characters
-    (a longer name keeps a hash of the whole so that two long names do not collide)."""
-    name = str(name).strip().rstrip("/\\")
+    the output folder: no separators, never '.', '..', hidden, empty or absolute, at most
+    120 bytes. Letters of every script stay readable (a Chinese name stays Chinese); a hub
+    id ``org/name`` becomes mteb's ``org__name``. When characters had to be replaced or
+    dropped (``my model``) or the name was shortened, a hash of the whole name is appended,
+    so two names that differ only there get two folders (``my_model`` and ``my_model-<hash>``)."""
+    name = unicodedata.normalize("NFC", str(name)).strip().rstrip("/\\")
     if "/" in name or "\\" in name:
         parts = [p for p in re.split(r"[\\/]+", name) if p]
         # a path: its last one or two parts; a hub id org/name: mteb's org__name
         name = "__".join(parts[-2:]) if len(parts) == 2 else (parts[-1] if parts else "")
-    original = name
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
-    if len(name) > MAX_NAME:
-        import hashlib
-
-        digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-        name = name[:MAX_NAME - 11].rstrip("._") + "-" + digest
-    return name
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    if cleaned and cleaned == name and len(cleaned.encode("utf-8", "surrogatepass")) <= MAX_NAME:
+        return cleaned
+    tag = "-" + _digest(name)
+    stem = cleaned or "model"
+    while len((stem + tag).encode("utf-8", "surrogatepass")) > MAX_NAME:
+        stem = stem[:-1]
+    return stem.rstrip("._-") + tag
 
 
 def result_path(output_dir: Path, model_name: str, task_name: str, *parts: str) -> Path:
@@ -79,26 +91,35 @@ def _finite(value: Any, where: str) -> Any:
     return value
 
 
+class ResultWriteError(UserError):
+    """A result file cannot be written (full disk, read-only folder): the run stops, finished results are kept."""
+
+
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write strict JSON via a temp file, fsync and rename: the file is absent or complete."""
     text = json.dumps(_finite(payload, path.name), ensure_ascii=False, indent=2, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        tmp = None
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as exc:
+        raise ResultWriteError(f"Result file {path} cannot be written: {exc.strerror or exc}.",
+                               "Free space on that disk or make the folder writable (or pass another "
+                               "--output-dir), then rerun: results written before this one are kept.") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 @lru_cache(maxsize=1)
@@ -171,6 +192,7 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     payload = result_payload(spec, splits, model_info, evaluation_time)
     payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
     payload["harness"]["items"] = reference  # the items file's hash, sealed with the result
+    payload["harness"]["model_identity"] = model_identity(model_info)  # whose folder this is (model_folder.py)
     if config is not None:
         payload["harness"]["config"] = config
     write_json_atomic(path, integrity.seal(payload))
@@ -226,8 +248,10 @@ def items_problem(path: Path, payload: dict[str, Any]) -> str | None:
 
 
 def read_result(path: Path) -> dict[str, Any]:
+    """A result file's payload: a cmteb-eval result whose checksum matches, or a foreign (mteb)
+    file, which callers must label as such (``integrity.provenance``); damaged files are refused."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"),
+        data = json.loads(read_bytes(path).decode("utf-8"),
                           parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     except (OSError, ValueError, RecursionError) as exc:
         raise UserError(f"Result file {path} cannot be read: {exc}.",
@@ -235,7 +259,7 @@ def read_result(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not {"task_name", "scores"} <= set(data):
         raise UserError(f"Result file {path} is not a cmteb-eval or mteb result file.",
                         "Pass a file written by 'cmteb-eval run' or by mteb.")
-    problem = integrity.verify(data)
+    _, problem = integrity.provenance(data)
     if problem:
         raise UserError(f"Result file {path} is damaged: {problem}.",
                         "Delete it and rerun the task (a rerun recomputes it).")

@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 from . import __version__, integrity
 from .errors import UserError
+from .files import read_bytes
 from .taskspec import TaskSpec
 
 # model_info keys that do not change the numbers (kept in the result, not compared)
@@ -53,38 +54,18 @@ def protocol_id(spec: TaskSpec) -> str:
     return str(getattr(module, "PROTOCOL", None) or f"{evaluate.__module__}.{evaluate.__qualname__}")
 
 
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
 def file_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
+    from .files import file_sha256 as sha256
+
+    return sha256(path)
 
 
 def data_fingerprint(spec: TaskSpec, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
-    """What data the task reads: the content hashes of its local folder's files, else the hub revision.
+    """What data the task reads: per split, the SHA-256 of exactly the files its loader reads
+    (found by the loaders' own search, ``data_files``), or the hub source at its pinned revision."""
+    from .data_files import fingerprint
 
-    The folder is the first of the card's ``local_dir`` and ``DIR/<Task>`` (in --data-dir order)
-    that holds files, as the loader searches them; every file in it is hashed, so the
-    multi-file layouts of other task types are covered too.
-    """
-    folders = ([spec.dataset.local_dir] if spec.dataset.local_dir is not None else []) + \
-        [Path(d) / spec.name for d in data_dirs]
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-        if files:
-            return {"local": {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}}
-    return {"hub": f"{spec.dataset.hub_id}@{spec.dataset.revision}",
-            "subset": spec.dataset.subset}
+    return fingerprint(spec, data_dirs)
 
 
 def run_config(spec: TaskSpec, model_info: dict[str, Any], data_dirs: Sequence[str | Path]) -> dict[str, Any]:
@@ -152,22 +133,20 @@ def _reject_constant(name: str):
 
 def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existing:
     """Classify the result file at ``path`` for this task and configuration. Never raises on content."""
-    if not path.exists():
+    if not os.path.lexists(path):
         return Existing("missing")
     try:
-        payload = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_reject_constant)
+        payload = json.loads(read_bytes(path).decode("utf-8"), parse_constant=_reject_constant)
     except (OSError, ValueError, RecursionError) as exc:
         return Existing("damaged", f"it cannot be read as strict JSON ({type(exc).__name__}: {str(exc)[:120]})")
     if not isinstance(payload, dict):
         return Existing("damaged", "it is not a JSON object")
-    harness = payload.get("harness")
-    if not isinstance(harness, dict) or harness.get("name") != "cmteb-eval":
-        return Existing("damaged", "it was not written by cmteb-eval (no harness block)")
-    if integrity.CHECKSUM_KEY not in harness:
-        return Existing("damaged", "it has no checksum, so its content cannot be trusted")
-    problem = integrity.verify(payload)
+    kind, problem = integrity.provenance(payload)
+    if kind == "foreign":
+        return Existing("damaged", "it was not written by cmteb-eval (no cmteb-eval harness block)")
     if problem:
         return Existing("damaged", problem)
+    harness = payload["harness"]
     if payload.get("task_name") != spec.name:
         return Existing("damaged", f"it is the result of task {payload.get('task_name')!r}, not {spec.name!r}")
     stored = harness.get("config")

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import resume
+from . import model_folder, resume
 from .errors import EmbeddingError, TaskCardError, UserError
 from .evaluators import evaluator_for
 from .evaluators.base import SplitResult
 from .models.pipeline import EvaluatedModel
 from .models.precision import Fp32Fallback, can_retry
 from .models.protocol import Embedder
-from .results import result_path, write_result
+from .results import ResultWriteError, result_path, write_result
 from .taskspec import TaskSpec
 from .validate import check_finite_scores
 
@@ -78,6 +78,9 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
     folder to skip the same finished tasks as rank 0 but never changes or writes it."""
     summary = RunSummary(model_name)
     fallback = _fp32_fallback(model) if retry_fp32 else None
+    if specs:  # a folder holds one model's results: refuse before anything is computed
+        folder = result_path(output_dir, model_name, specs[0].name).parent
+        model_folder.check_owner(folder, model_folder.model_identity(model.describe(None)), model_name)
     if specs and write:
         resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
     for number, spec in enumerate(specs, 1):
@@ -119,6 +122,13 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
                 outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                 shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
                 log(f"    {spec.main_metric}: {shown}  ({elapsed:.1f}s) -> {outcome.path}")
+        except ResultWriteError as exc:  # a full disk fails every later task too: stop here
+            outcome.error = str(exc)
+            log(f"    FAILED: {exc}")
+            done = len(summary.completed)
+            raise ResultWriteError(exc.message, exc.hint.replace(
+                "results written before this one are kept", f"the {done} result(s) finished before it are kept")) \
+                from None
         except UserError as exc:
             outcome.error = str(exc)
             log(f"    FAILED: {exc}")

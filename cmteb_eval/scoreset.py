@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import integrity
 from .errors import UserError
 from . import results
+from .files import read_bytes
 from .results import read_result
 
 
@@ -41,6 +43,7 @@ class TaskScore:
     items_sha256: str | None = None  # the per-item file's hash as its result records it
     items_problem: str | None = None  # why the per-item file cannot be used with this result
     items_note: str = ""  # why a result has no usable per-item values (no error: e.g. an older format)
+    foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}``, or None when there are none.
@@ -55,7 +58,7 @@ class TaskScore:
         if self.items_path is None:
             return None
         try:
-            raw = self.items_path.read_bytes()
+            raw = read_bytes(self.items_path)  # a regular file only: a FIFO never blocks
             if self.items_sha256 is not None and hashlib.sha256(raw).hexdigest() != self.items_sha256:
                 raise mismatch  # changed since the result was read
             data = json.loads(raw.decode("utf-8"))
@@ -139,6 +142,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=items_problem, items_note=items_note,
+        foreign=integrity.provenance(data)[0] == "foreign",
     )
 
 
@@ -164,6 +168,11 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
         info = (data.get("harness") or {}).get("model") or {}
         model.dimension = model.dimension or info.get("embedding_dimension")
         model.max_length = model.max_length or info.get("max_length")
+    foreign = [t.task for t in model.tasks.values() if t.foreign]
+    if foreign:
+        model.notes.append(f"{len(foreign)} result file(s) without a cmteb-eval checksum ({', '.join(foreign[:5])}"
+                           f"{', ...' if len(foreign) > 5 else ''}) were read as foreign (mteb) files: "
+                           f"their scores are not verified as cmteb-eval results")
     return model
 
 

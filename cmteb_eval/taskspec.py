@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TaskCardError
+from .files import read_text
 
 TASK_TYPES = (
     "Retrieval",
@@ -45,8 +46,11 @@ DEFAULT_MAIN_METRIC = {
     "Reranking": "map",
     "Retrieval": "ndcg_at_10",
 }
-# Task and split names become file names: ASCII, no separators, never hidden, never '.' or '..'.
+# Task and split names become file names: ASCII, no separators, never hidden, never '.' or '..',
+# and short enough that every file made from them (``.<Task>.json.<random>.tmp``,
+# ``<Task>.json.bad-<time>``, ``qrels/<split>.parquet``) fits the file system's 255-byte limit.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_NAME_LENGTH = 128
 
 # Queries of these task types take the model's retrieval instruction by default.
 INSTRUCTION_TYPES = ("Retrieval", "Reranking")
@@ -186,11 +190,18 @@ def _split_names(data: dict, path: Path) -> tuple[str, ...]:
     """Split names become file names (``<split>.jsonl``): plain names only, no paths."""
     splits = _string_list(data, "eval_splits", path)
     for split in splits:
-        if not PLAIN_NAME.fullmatch(split):
-            raise _fail(path, "eval_splits", f"holds {split!r}; split names are letters, digits, '-', '_' or '.'")
+        _check_split_name(split, path, "eval_splits")
     if len(set(splits)) != len(splits):
         raise _fail(path, "eval_splits", "names a split twice")
     return splits
+
+
+def _check_split_name(split: str, path: Path, field_name: str) -> None:
+    if not PLAIN_NAME.fullmatch(split):
+        raise _fail(path, field_name, f"holds {split[:60]!r}; split names are letters, digits, '-', '_' or '.'")
+    if len(split) > MAX_NAME_LENGTH:
+        raise _fail(path, field_name, f"holds a split name of {len(split)} characters; split names become file "
+                                      f"names and may have at most {MAX_NAME_LENGTH}")
 
 
 def _scoring(data: dict, task_type: str, path: Path) -> dict[str, Any]:
@@ -215,6 +226,9 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
     if not PLAIN_NAME.fullmatch(name):
         raise _fail(path, "name", "must be ASCII letters, digits, '-', '_' or '.', starting with a letter or digit "
                                   "(it names the result file)")
+    if len(name) > MAX_NAME_LENGTH:
+        raise _fail(path, "name", f"is {len(name)} characters long; it names the result file and may have at most "
+                                  f"{MAX_NAME_LENGTH}")
     task_type = _expect(data, "type", str, path)
     if task_type not in TASK_TYPES:
         raise _fail(path, "type", f"is {task_type!r}, not one of {', '.join(TASK_TYPES)}")
@@ -238,6 +252,8 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
     )
     if task_type == "Classification" and not dataset.train_split:
         raise _fail(path, "dataset.train_split", "is missing (Classification trains on it)")
+    if dataset.train_split is not None:
+        _check_split_name(dataset.train_split, path, "dataset.train_split")
 
     columns = _expect(data, "columns", dict, path, required=False) or {}
     allowed = REQUIRED_COLUMNS[task_type] + OPTIONAL_COLUMNS.get(task_type, ())
@@ -279,7 +295,7 @@ def load_card(path: str | Path) -> TaskSpec:
     """Read and validate one TOML task card."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise TaskCardError(f"Task card {path} does not exist.", "Check the path given to --task-file.") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -89,6 +89,35 @@ def check_not_constant(values: list[float], *, role: str, task: str, source: str
             f"The {role} column must vary; check that the right column is mapped in the task card.")
 
 
+def check_two_classes(labels: list[float], *, task: str, source: str) -> None:
+    """Average precision and the best-threshold metrics of one class only are degenerate (1.0 or 0.0)."""
+    if labels and len(set(labels)) < 2:
+        raise DataFormatError(
+            f"Task {task}: every label in {source} is {labels[0]!r}; pair classification needs both classes "
+            f"(0 and 1), otherwise its scores are meaningless (AP 1.0 or 0.0 whatever the model).",
+            "Check that the right column is mapped as the label in the task card, or use a split with both classes.")
+
+
+def check_computable(values: list[float], *, role: str, task: str, source: str) -> None:
+    """Finite values whose spread cannot be computed in float64 (|x| near 1e308: the mean or the sum of
+    squares overflows) would make a metric NaN; say so instead of blaming degenerate data."""
+    import numpy as np
+
+    array = np.asarray(values, dtype=np.float64)
+    if not len(array):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        centred = array - array.mean()
+        spread = float(np.dot(centred, centred))
+        total = float(np.dot(array, array))
+    if not (math.isfinite(spread) and math.isfinite(total)):
+        row = int(np.argmax(np.abs(array)))
+        raise DataFormatError(
+            f"Task {task}: the {role} values in {source} are too large to compute with in float64 (row {row} has "
+            f"{values[row]!r}; their squares overflow), so the metric would come out NaN.",
+            f"Rescale the {role} column (e.g. to 0-5) or fix the rows with such values.")
+
+
 def check_finite_scores(scores: Mapping[str, Any], *, task: str, split: str) -> None:
     """Refuse to write a result with a NaN or infinite metric (a result must never hold a wrong number)."""
     bad = [name for name, value in scores.items()

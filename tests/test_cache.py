@@ -135,7 +135,7 @@ def test_cache_cli_info_and_clear(tiny_bert, tmp_path):
         return done.stdout
 
     info = cli("info")
-    assert "5 embeddings" in info and "| passage | cls | 512 | float32 | torch | 5 |" in info
+    assert "5 embeddings" in info and "| passage | cls | 128 | float32 | torch | 5 |" in info
     assert "Cleared" in cli("clear")
     assert shards(tmp_path) == [] and "(empty)" in cli("info")
 

@@ -98,6 +98,12 @@ def test_parquet_and_csv_mirrors(registry, tmp_path):
     frame.to_parquet(tmp_path / "p" / "STSB" / "test.parquet")
     (tmp_path / "c" / "STSB").mkdir(parents=True)
     frame.to_csv(tmp_path / "c" / "STSB" / "test.csv", index=False)
+    from cmteb_eval.data import numeric_column
+
+    spec = registry.task("STSB")
     for folder in ("p", "c"):
-        table, _ = load_split(registry.task("STSB"), "test", [tmp_path / folder])
-        assert table["sentence1"] == ["a", "bb"] and table["score"] == [1.0, 0.0]
+        table, source = load_split(spec, "test", [tmp_path / folder])
+        assert table["sentence1"] == ["a", "bb"]
+        # CSV cells stay the strings they are; the score column is converted as numbers explicitly
+        assert table["score"] == ([1.0, 0.0] if folder == "p" else ["1.0", "0.0"])
+        assert numeric_column(table["score"], spec, "score", source) == [1.0, 0.0]

@@ -166,12 +166,20 @@ def test_an_unexpected_exception_fails_the_task_not_the_run(tmp_path, tasks):
 
 
 @pytest.mark.filterwarnings("ignore::scipy.stats.ConstantInputWarning")
-def test_nan_scores_are_refused_not_written(tmp_path, tasks):
+def test_nan_scores_are_refused_not_written(tmp_path, tasks, monkeypatch):
+    import math
+
+    from cmteb_eval.evaluators import sts
+
     class Constant(HashEmbedder):
         def encode(self, texts, **kw):
             return super().encode(["same"] * len(texts), **kw)
 
-    summary = run(Constant(), tasks[:1], tmp_path / "out")
+    summary = run(Constant(), tasks[:1], tmp_path / "out")  # every pair one similarity: said so, nothing written
+    assert "the same cosine similarity" in summary.failed[0].error
+    assert not list((tmp_path / "out").rglob("*.json"))
+    monkeypatch.setattr(sts, "sts_scores", lambda *a: {"cosine_spearman": math.nan, "cosine_pearson": 0.5})
+    summary = run(HashEmbedder(), tasks[:1], tmp_path / "out")
     assert "came out NaN or infinite, so no result was written" in summary.failed[0].error
     assert not list((tmp_path / "out").rglob("*.json"))
 

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data import column, load_split, text_column
+from ..data import UntypedTable, column, integer_cells, load_split, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
 from ..taskspec import TaskSpec, scoring_defaults
@@ -94,7 +94,10 @@ def _labels(values: list[Any], spec: TaskSpec, source: str) -> list[Any]:
 def load_texts_and_labels(spec: TaskSpec, split: str, data_dirs) -> tuple[list[str], list[Any], str]:
     table, source = load_split(spec, split, data_dirs)
     texts = text_column(column(table, spec, "text", source), spec, "text", source)
-    labels = _labels(column(table, spec, "label", source), spec, source)
+    raw = column(table, spec, "label", source)
+    if isinstance(table, UntypedTable):  # CSV: labels that are all integer numerals are the integers a JSON file holds
+        raw = integer_cells(raw)
+    labels = _labels(raw, spec, source)
     return texts, labels, source
 
 

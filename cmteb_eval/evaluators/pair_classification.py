@@ -11,6 +11,7 @@ from ..data import column, load_split, numeric_column, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
 from ..taskspec import TaskSpec
+from ..validate import check_two_classes
 from .base import SplitResult
 
 PROTOCOL = "cosine AP main (C-MTEB / mteb 1.x); max_* over cosine, euclidean, manhattan, dot (mteb 2.x)"
@@ -43,6 +44,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
     if set(labels) - {0.0, 1.0}:
         raise DataFormatError(f"Task {spec.name}: labels in {source} must be 0 or 1, found {sorted(set(labels))[:5]}.",
                               "Map the labels to 0 (dissimilar) and 1 (similar) first.")
+    check_two_classes(labels, task=spec.name, source=source)  # as STS refuses constant gold scores
     vectors = model.encode(first + second, role=TEXT, task=spec)
     left, right = vectors[: len(first)], vectors[len(first):]
     cosine = metrics.paired_cosine(left, right)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from .. import metrics
 from ..data import column, load_split, numeric_column, text_column
+from ..errors import UserError
 from ..models.protocol import TEXT, Embedder
 from ..taskspec import TaskSpec
-from ..validate import check_min_rows, check_not_constant
+from ..validate import check_computable, check_min_rows, check_not_constant
 from .base import SplitResult
 
 PROTOCOL = "cosine spearman (mteb)"
@@ -20,15 +21,27 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
     gold = numeric_column(column(table, spec, "score", source), spec, "score", source)
     check_min_rows(len(gold), 3, task=spec.name, source=source, why="a correlation needs at least three pairs")
     check_not_constant(gold, role="gold score", task=spec.name, source=source)
+    check_computable(gold, role="gold score", task=spec.name, source=source)
     # Both sides in one call: a text that appears on either side is encoded once.
     vectors = model.encode(first + second, role=TEXT, task=spec)
     left, right = vectors[: len(first)], vectors[len(first):]
+    check_similarities_vary(metrics.paired_cosine(left, right), spec, source)
     return SplitResult(
         scores=sts_scores(left, right, gold),
         source=source,
         protocol=PROTOCOL,
         items={"gold": gold, "cosine": metrics.paired_cosine(left, right).tolist()},
     )
+
+
+def check_similarities_vary(cosine, spec: TaskSpec, source: str) -> None:
+    """A model that gives every pair one similarity makes the correlation undefined: say why, not 'degenerate data'."""
+    if len(cosine) and float(cosine.min()) == float(cosine.max()):
+        raise UserError(
+            f"Task {spec.name}: the model gave all {len(cosine)} pairs of {source} the same cosine similarity "
+            f"({float(cosine[0]):.6g}), so a correlation with the gold scores is undefined.",
+            "This happens when every text is encoded alike: a --max-length too short to keep the words that tell "
+            "the texts apart, or a broken model.")
 
 
 def sts_scores(left, right, gold) -> dict[str, float]:

@@ -21,7 +21,7 @@ from ..errors import EmbeddingError, WrongModelKindError
 from ..taskspec import TaskSpec
 from . import loading
 from .embedder import local_fingerprints, pick_device, pick_dtype
-from .settings import find_known_model
+from .settings import check_room_for_text, find_known_model, fit_max_length
 
 
 def refuse_non_cross_encoder(model: str, config: Any) -> None:
@@ -61,14 +61,16 @@ class CrossEncoderReranker:
         self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, cache)
         self.commit_hash = getattr(config, "_commit_hash", None)
         known = find_known_model(model_name, model, self.folder.name if self.folder else None)
-        self.max_length = int(max_length or (known[1].get("max_length") if known else None) or 512)
-        self.settings_source = f"known card {known[0]}" if known else "defaults"
+        self.max_length, note = fit_max_length(int(max_length or (known[1].get("max_length") if known else None)
+                                                    or 512), config, model, from_command_line=max_length is not None)
+        self.settings_source = (f"known card {known[0]}" if known else "defaults") + (f" ({note})" if note else "")
         self.sigmoid = sigmoid
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.trust_remote_code = trust_remote_code
         self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
+        check_room_for_text(self.max_length, self.tokenizer.num_special_tokens_to_add(pair=True), model)
         self.model = loading.load_weights(AutoModelForSequenceClassification, model, self.folder, revision,
                                           getattr(torch, self.dtype), trust_remote_code, kind="cross-encoder")
         self.model.to(self.device).eval()

@@ -11,7 +11,7 @@ input order. Under torchrun the encoding is sharded across processes
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,10 +22,11 @@ from ..taskspec import TaskSpec
 from . import loading, runtime
 from .lean_encoder import config_unsupported_reason
 from .protocol import QUERY, TEXT
-from .settings import EncoderSettings, resolve_settings
+from .settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
 
 
 BACKENDS = ("auto", "lean", "torch", "onnx")
+SMALL_MAX_LENGTH = 8  # a --max-length this small is checked against the tokenizer's special tokens
 
 
 def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_remote_code: bool = False) -> str:
@@ -77,8 +78,9 @@ def cuda_possible() -> bool:
 
 
 def pick_device(device: str | None) -> str:
+    """The device to run on: ``auto`` is CUDA when present; anything else is checked first."""
     if device and device != "auto":
-        return device
+        return runtime.check_device(device)
     return "cuda" if cuda_possible() else "cpu"
 
 
@@ -115,10 +117,15 @@ class TransformerEmbedder:
         self.trust_remote_code = trust_remote_code
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
+        loading.refuse_remote_code(model, config, trust_remote_code)
         self.settings: EncoderSettings = resolve_settings(
             model, self.folder, model_name,
             {"pooling": pooling, "normalize": normalize, "max_length": max_length,
              "query_instruction": query_instruction})
+        fitted, note = fit_max_length(self.settings.max_length, config, model, from_command_line=max_length is not None)
+        if note:
+            self.settings = replace(self.settings, max_length=fitted,
+                                    settings_source=f"{self.settings.settings_source} ({note})")
         self.use_instruction = use_instruction
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -145,6 +152,8 @@ class TransformerEmbedder:
                             "Use --backend torch on GPU or with --dtype float16/bfloat16.")
         self._forward = {"lean": self._lean_forward, "onnx": self._onnx_forward}.get(self.backend,
                                                                                    self._torch_forward)
+        if max_length is not None and max_length <= SMALL_MAX_LENGTH:  # worth loading the tokenizer to check
+            check_room_for_text(max_length, self.tokenizer.num_special_tokens_to_add(pair=False), model)
 
     # ------------------------------------------------------------ public API
 

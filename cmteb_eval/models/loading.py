@@ -100,6 +100,8 @@ def read_config_fields(model: str, folder: Path | None, revision: str | None,
 
 
 def _hub_error(model: str, revision: str | None, exc: Exception) -> ModelLoadError:
+    if needs_remote_code(exc):
+        return remote_code_error(model, str(exc)[:200])
     if hub_offline():
         return ModelLoadError(
             f"Model {model!r} is not a local folder and the hub is off (HF_HUB_OFFLINE=1).",
@@ -132,6 +134,8 @@ def load_tokenizer(model: str, folder: Path | None, revision: str | None, trust_
         return AutoTokenizer.from_pretrained(str(folder or model), revision=revision, use_fast=True,
                                              trust_remote_code=trust_remote_code)
     except Exception as exc:
+        if folder is not None and needs_remote_code(exc):
+            raise remote_code_error(model, str(exc)[:200]) from None
         if folder is not None:
             raise ModelLoadError(f"The tokenizer in {folder} cannot be loaded: {type(exc).__name__}: {str(exc)[:300]}.",
                                  "Save the tokenizer into the folder again (tokenizer.save_pretrained).") from None
@@ -157,6 +161,8 @@ def load_weights(model_class, model: str, folder: Path | None, revision: str | N
                                                    trust_remote_code=trust_remote_code, output_loading_info=True,
                                                    ignore_mismatched_sizes=True)
     except Exception as exc:
+        if folder is not None and needs_remote_code(exc):
+            raise remote_code_error(model, str(exc)[:200]) from None
         if folder is not None:
             raise ModelLoadError(f"The weights in {folder} cannot be loaded: {type(exc).__name__}: {str(exc)[:300]}.",
                                  "Re-download the model or check that the files are complete.") from None
@@ -211,3 +217,32 @@ def check_loading_info(where: str, info: dict, kind: str) -> None:
             f"Scoring it would use randomly initialised weights.",
             f"Restore the complete checkpoint (every shard, the config it was saved with). Only tensors the "
             f"{kind} does not use may be absent or extra: {allowed}.")
+
+
+# ------------------------------------------------------------------ remote code
+
+
+def needs_remote_code(exc: Exception) -> bool:
+    return "trust_remote_code" in str(exc)
+
+
+def remote_code_error(model: str, detail: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"Model {model!r} needs its own Python code to load ({detail}), and remote code is off by default.",
+        "Pass --trust-remote-code to run it: that executes the code shipped with the model, so only do it "
+        "for a model whose source you trust.")
+
+
+def refuse_remote_code(model: str, config: Any, trust_remote_code: bool) -> None:
+    """Before anything loads: a config whose ``auto_map`` names code for a model type transformers
+    does not know cannot load without ``--trust-remote-code``; say so rather than fail later."""
+    auto_map = getattr(config, "auto_map", None)
+    if trust_remote_code or not auto_map:
+        return
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    model_type = getattr(config, "model_type", None)
+    if model_type not in CONFIG_MAPPING_NAMES:
+        names = ", ".join(f"{k}: {v}" for k, v in auto_map.items()) if isinstance(auto_map, dict) else str(auto_map)
+        raise remote_code_error(model, f"config.json's model_type {model_type!r} is not one transformers knows; "
+                                       f"its auto_map names {names[:160]}")

@@ -129,3 +129,35 @@ class BatchPlan:
                 self.halvings += 1
                 continue
             start += count
+
+
+def check_device(device: str) -> str:
+    """``device`` when torch can run on it here; else a UserError before any model is loaded
+    (``tpu``, a typo, ``cuda`` on a machine or torch build without CUDA, ``cuda:3`` of two GPUs)."""
+    from ..errors import UserError
+
+    if device == "cpu":
+        return device
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise UserError(f"--device {device!r} is not a device torch knows ({str(exc).splitlines()[0][:160]}).",
+                        "Use cpu, cuda or cuda:N (or auto: CUDA when present).") from None
+    if parsed.type == "cpu":
+        return device
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = f" (this torch, {torch.__version__}, is a CPU-only build)" if torch.version.cuda is None else ""
+            raise UserError(f"--device {device} asks for a CUDA GPU, but torch sees none{build}.",
+                            "Use --device cpu (or auto), or run on a machine with a GPU and a CUDA build of torch.")
+        if parsed.index is not None and parsed.index >= count:
+            raise UserError(f"--device {device}: torch sees {count} CUDA device(s), cuda:0 to cuda:{count - 1}.",
+                            "Pick one of those (or set CUDA_VISIBLE_DEVICES).")
+        return device
+    if parsed.type == "mps" and torch.backends.mps.is_available():
+        return device
+    raise UserError(f"--device {device!r}: cmteb-eval runs on cpu or CUDA GPUs, and no usable {parsed.type} "
+                    f"device is available here.", "Use --device cpu, cuda or cuda:N (or auto).")

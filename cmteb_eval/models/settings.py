@@ -117,3 +117,48 @@ def resolve_settings(model: str, folder: Path | None, model_name: str | None = N
             "Pass --pooling cls|mean|lasttoken (and --no-normalize / --max-length if needed), "
             "or --model-name with a known hub id.")
     return replace(settings, settings_source=" + ".join(sources) or "defaults")
+
+
+# Position embeddings offset by the padding index (position ids start at pad_token_id + 1).
+OFFSET_POSITION_TYPES = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet", "longformer",
+                                   "data2vec-text", "roberta-prelayernorm", "ibert"})
+MAX_TOKENS_WITHOUT_POSITIONS = 1 << 20  # the bound when a config states no position limit
+
+
+def usable_positions(config: Any) -> int | None:
+    """How many tokens the model's position embeddings can take, from its config (None: no limit stated)."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, bool) or not isinstance(positions, int) or positions <= 0:
+        return None
+    if getattr(config, "model_type", None) in OFFSET_POSITION_TYPES:
+        pad = getattr(config, "pad_token_id", 1)
+        positions -= (pad if isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0 else 1) + 1
+    return positions if positions > 0 else None
+
+
+def fit_max_length(max_length: int, config: Any, model: str, from_command_line: bool) -> tuple[int, str | None]:
+    """The max length to run with, and a note when a default was capped to the model's positions.
+
+    A ``--max-length`` the model cannot take (more tokens than its position embeddings, or an
+    absurd number) is an error naming the limit; a default or a settings file's value above
+    the limit is capped to it (a longer input would crash the forward pass anyway)."""
+    limit = usable_positions(config)
+    bound = limit if limit is not None else MAX_TOKENS_WITHOUT_POSITIONS
+    if max_length <= bound:
+        return max_length, None
+    if from_command_line:
+        why = (f"its config has max_position_embeddings {config.max_position_embeddings}, so it takes at most "
+               f"{limit} tokens") if limit is not None else \
+            f"its config states no position limit, and cmteb-eval accepts at most {bound} tokens"
+        raise ModelLoadError(f"--max-length {max_length} is more than model {model!r} can take: {why}.",
+                             f"Pass --max-length {bound} or less (or leave it out for the model's own setting).")
+    return bound, f"max_length capped at the model's {bound} positions"
+
+
+def check_room_for_text(max_length: int, special_tokens: int, model: str) -> None:
+    """A max length that leaves no token for the text would encode every text alike."""
+    if max_length <= special_tokens:
+        raise ModelLoadError(
+            f"--max-length {max_length} leaves no room for text: model {model!r} adds {special_tokens} special "
+            f"token(s) to every input, so every text would be cut down to those alone and get the same vector.",
+            f"Pass --max-length {special_tokens + 1} or more.")
