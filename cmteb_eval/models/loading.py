@@ -214,7 +214,7 @@ def check_loading_info(where: str, info: dict, kind: str) -> None:
         allowed = "; ".join(name for name, *_ in UNUSED_TENSORS)
         raise ModelLoadError(
             f"The checkpoint of {where} does not match its config ({kind}): " + "; ".join(problems) + ". "
-            f"Scoring it would use randomly initialised weights.",
+            "Scoring it would use randomly initialised weights.",
             f"Restore the complete checkpoint (every shard, the config it was saved with). Only tensors the "
             f"{kind} does not use may be absent or extra: {allowed}.")
 
