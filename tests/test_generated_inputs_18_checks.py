@@ -70,7 +70,9 @@ def good_result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("good")
     spec = load_card(write_sts_task(folder, "Res"))
     path = run_tasks(HashEmbedder(), "m", [spec], [], folder / "out", log=quiet).outcomes[0].path
-    return spec, json.loads(path.read_text())
+    payload = json.loads(path.read_text())
+    items = payload["harness"]["items"]["file"]  # the per-item file, one unit with the result
+    return spec, payload, (items, (path.parent / items).read_bytes())
 
 
 edits = st.lists(st.sampled_from(["drop checksum", "drop harness", "rename harness", "raise score", "reseal",
@@ -79,7 +81,7 @@ edits = st.lists(st.sampled_from(["drop checksum", "drop harness", "rename harne
 
 def _provenance(tmp_path_factory, good_result, steps) -> None:
     COUNTS["result provenance"] += 1
-    spec, original = good_result
+    spec, original, (items_name, items_bytes) = good_result
     payload = json.loads(json.dumps(original))
     for step in steps:
         harness = payload.get("harness")
@@ -97,6 +99,8 @@ def _provenance(tmp_path_factory, good_result, steps) -> None:
             harness.pop("config", None)
     path = tmp_path_factory.mktemp("prov") / "Res.json"
     path.write_text(json.dumps(payload))
+    (path.parent / items_name).parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / items_name).write_bytes(items_bytes)
     found = resume.inspect_result(path, spec, original["harness"]["config"])
     try:
         data = read_result(path)

@@ -120,19 +120,24 @@ def test_the_reranking_protocol_is_part_of_the_configuration(tmp_path):
 
 
 def test_every_option_that_changes_a_number_changes_the_configuration(tmp_path, tiny_bert, tiny_reranker):
-    """Each step adds one option to the previous step's command: each must recompute."""
+    """Each step adds one option to the previous step's command: each must recompute. Adding a
+    cross-encoder makes another model (embedder + reranker), whose results go to a folder of their
+    own (results/model_folder.py refuses to mix them): the reranker's options form a second chain."""
     card = write_reranking_task(tmp_path / "cards", "Rr")
     base = ["run", "--model", str(tiny_bert), "--pooling", "cls", "--device", "cpu", "--no-cache", "--task-file",
-            str(card), "--tasks", "Rr", "--output-dir", str(tmp_path / "out"), "--model-name", "same"]
-    steps = [[], ["--protocol", "v2"], ["--query-instruction", "Q: "], ["--no-instruction"], ["--pooling", "mean"],
-             ["--no-normalize"], ["--max-length", "16"], ["--backend", "torch"], ["--reranker", str(tiny_reranker)],
-             ["--sigmoid"], ["--rerank-top-k", "2"]]
-    options: list[str] = []
-    for number, step in enumerate(steps):
-        options += step
-        code, log, err = cli(*base, *options)
-        assert code == 0, (step, err)
-        if number:
-            assert "made with another configuration" in log, (step, log)
-    code, log, err = cli(*base, *options, "--batch-size", "3", "--max-batch-tokens", "512")
-    assert code == 0 and "already done with this configuration" in log, err  # these change no number
+            str(card), "--tasks", "Rr", "--output-dir", str(tmp_path / "out")]
+    chains = [("same", [[], ["--protocol", "v2"], ["--query-instruction", "Q: "], ["--no-instruction"],
+                        ["--pooling", "mean"], ["--no-normalize"], ["--max-length", "16"], ["--backend", "torch"]]),
+              ("pipeline", [["--reranker", str(tiny_reranker)], ["--sigmoid"], ["--rerank-top-k", "2"]])]
+    for name, steps in chains:
+        options: list[str] = []
+        for number, step in enumerate(steps):
+            options += step
+            code, log, err = cli(*base, "--model-name", name, *options)
+            assert code == 0, (step, err)
+            if number:
+                assert "made with another configuration" in log, (step, log)
+        code, log, err = cli(*base, "--model-name", name, *options, "--batch-size", "3", "--max-batch-tokens", "512")
+        assert code == 0 and "already done with this configuration" in log, err  # these change no number
+    code, _, err = cli(*base, "--model-name", "same", "--reranker", str(tiny_reranker))
+    assert code == 2 and "--model-name" in err  # the embedder's folder is not the pipeline's
