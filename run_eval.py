@@ -6,7 +6,7 @@ With no arguments it evaluates the packaged all-MiniLM-L6-v2 on the ``demo`` ben
 
 import sys
 
-from cmteb_eval.cli import run_main
+from cmteb_eval.cli.main import run_main
 
 if __name__ == "__main__":
     sys.exit(run_main())

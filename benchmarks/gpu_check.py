@@ -70,7 +70,7 @@ def check(folder: Path, texts: list[str], device: str, dtypes: list[str]) -> dic
     import numpy as np
     import torch
 
-    from cmteb_eval.metrics import paired_cosine, spearman
+    from cmteb_eval.evaluators.metrics import paired_cosine, spearman
     from cmteb_eval.models.embedder import load_embedder
 
     out: dict = {}

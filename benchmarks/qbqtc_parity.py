@@ -25,11 +25,11 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from ranking_reference import (mteb1_reranking, mteb2_reranking, mteb2_retrieval, read_qbqtc,  # noqa: E402
                                reranking_rows, retrieval_tables, write_qbqtc_tasks)
 
-from cmteb_eval.cli import packaged_minilm  # noqa: E402
+from cmteb_eval.cli.main import packaged_minilm  # noqa: E402
 from cmteb_eval.models.embedder import load_embedder  # noqa: E402
-from cmteb_eval.models.pipeline import EvaluatedModel  # noqa: E402
-from cmteb_eval.registry import Registry  # noqa: E402
-from cmteb_eval.runner import evaluate_task  # noqa: E402
+from cmteb_eval.models.pair import EvaluatedModel  # noqa: E402
+from cmteb_eval.tasks.registry import Registry  # noqa: E402
+from cmteb_eval.run.runner import evaluate_task  # noqa: E402
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ the retrieval evaluator encodes the corpus chunk by chunk, so no
 queries x passages matrix and no whole-corpus embedding matrix ever exists.
 Peak memory is measured with tracemalloc (numpy reports its array
 allocations to it) around the search alone, and compared with
-``cmteb_eval.search.memory_bound_bytes``; the process's peak RSS is printed too.
+``cmteb_eval.evaluators.search.memory_bound_bytes``; the process's peak RSS is printed too.
 The first ``--check-queries`` results are compared with a float64 brute-force
 sort (they can differ only where float32 rounding reorders near-equal scores;
 tests/test_search.py checks bit-exact equality, ties included, on tied data).
@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cmteb_eval import metrics  # noqa: E402
-from cmteb_eval.search import exact_search, memory_bound_bytes, normalize_rows  # noqa: E402
+from cmteb_eval.evaluators import metrics  # noqa: E402
+from cmteb_eval.evaluators.search import exact_search, memory_bound_bytes, normalize_rows  # noqa: E402
 
 
 def synthetic_chunk(start: int, stop: int, dim: int, chunk_size: int) -> np.ndarray:

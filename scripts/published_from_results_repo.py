@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Refresh a model's entry of cmteb_eval/published_reference.json from a checkout of the public
+"""Refresh a model's entry of cmteb_eval/report/published_reference.json from a checkout of the public
 MTEB results repository (embeddings-benchmark/results), with every split our cards evaluate.
 
     python scripts/published_from_results_repo.py RESULTS_REPO sentence-transformers/all-MiniLM-L6-v2
@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cmteb_eval.registry import Registry  # noqa: E402
+from cmteb_eval.tasks.registry import Registry  # noqa: E402
 
-REFERENCE = REPO / "cmteb_eval" / "published_reference.json"
+REFERENCE = REPO / "cmteb_eval" / "report" / "published_reference.json"
 # Files of the results repository named otherwise than our cards.
 MTEB_NAMES = {"CMedQAv1": "CMedQAv1-reranking", "CMedQAv2": "CMedQAv2-reranking"}
 

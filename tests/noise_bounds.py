@@ -30,7 +30,7 @@ def spearman_noise_bound(values, eps: float = NOISE) -> float:
 def sts_tolerances(left, right, base: float = 1e-6) -> dict[str, float]:
     """Per STS metric (evaluators.sts.sts_scores), the tolerance for the same embeddings computed
     twice: ``base`` for the Pearson correlations, plus the rank-swap bound for the Spearman ones."""
-    from cmteb_eval import metrics
+    from cmteb_eval.evaluators import metrics
 
     values = {"cosine": metrics.paired_cosine(left, right), "manhattan": -metrics.paired_manhattan(left, right),
               "euclidean": -metrics.paired_euclidean(left, right)}

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cmteb_eval.registry import Registry
-from cmteb_eval.taskspec import TaskSpec
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.tasks.card import TaskSpec
 
 from parity_data import write_jsonl
 

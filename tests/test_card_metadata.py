@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmteb_eval.registry import Registry
+from cmteb_eval.tasks.registry import Registry
 
 V1_PAIR = "C-MTEB's published PairClassification score is cosine AP (mteb 1.x); mteb 2 reports max_accuracy"
 V1_RERANK = "published reranking numbers are mteb 1.x MAP (protocol v1); mteb 2 reports map_at_1000 (--protocol v2)"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from cmteb_eval.errors import TaskCardError
-from cmteb_eval.registry import Registry
-from cmteb_eval.taskspec import SCORING, TASK_TYPES, load_card
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.tasks.card import SCORING, TASK_TYPES, load_card
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,8 @@ import pytest
 
 from cmteb_eval.errors import DataFormatError, DataNotFoundError, TaskCardError
 from cmteb_eval.evaluators import classification, clustering
-from cmteb_eval.registry import Registry
-from cmteb_eval.runner import evaluate_task
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.run.runner import evaluate_task
 
 from parity_data import clustering_sets, waimai_splits, write_jsonl
 

@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from cmteb_eval.runner import run_tasks
-    from cmteb_eval.taskspec import load_card
+    from cmteb_eval.run.runner import run_tasks
+    from cmteb_eval.tasks.card import load_card
 
     root = tmp_path_factory.mktemp("res")
     spec = load_card(write_sts_task(root / "cards", "Err", n_rows=16))

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cmteb_eval import integrity
-from cmteb_eval.cli import main
+from cmteb_eval.results import integrity
+from cmteb_eval.cli.main import main
 from cmteb_eval.models.embedder import load_embedder
-from cmteb_eval.registry import Registry
-from cmteb_eval.runner import run_tasks
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.run.runner import run_tasks
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -9,7 +9,7 @@ import pytest
 from cmteb_eval.errors import WrongModelKindError
 from cmteb_eval.models.cross_encoder import load_reranker
 from cmteb_eval.models.embedder import load_embedder
-from cmteb_eval.models.pipeline import EvaluatedModel
+from cmteb_eval.models.pair import EvaluatedModel
 
 PAIRS = [
     ("what is panda?", "hi"),
@@ -66,7 +66,7 @@ def test_embedder_refused_as_reranker(tiny_bert):
 
 
 def test_cli_refuses_wrong_kinds(tiny_bert, tiny_reranker, tmp_path, capsys):
-    from cmteb_eval.cli import main
+    from cmteb_eval.cli.main import main
 
     assert main(["run", "--model", str(tiny_reranker), "--pooling", "cls", "--tasks", "DemoSTSEn",
                  "--output-dir", str(tmp_path)]) == 2
@@ -76,7 +76,7 @@ def test_cli_refuses_wrong_kinds(tiny_bert, tiny_reranker, tmp_path, capsys):
 
 
 def test_reranker_alone_cannot_run_tasks_that_need_embeddings(tiny_reranker, tmp_path, capsys):
-    from cmteb_eval.cli import main
+    from cmteb_eval.cli.main import main
 
     assert main(["run", "--reranker", str(tiny_reranker), "--tasks", "DemoSTSEn", "--output-dir", str(tmp_path)]) == 1
     assert "needs an embedder" in capsys.readouterr().err
@@ -104,10 +104,10 @@ def write_tiny_retrieval(folder):
 
 
 def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert, spread_reranker, tmp_path):
-    from cmteb_eval import metrics
+    from cmteb_eval.evaluators import metrics
     from cmteb_eval.evaluators import retrieval
-    from cmteb_eval.ranking_data import load_retrieval
-    from cmteb_eval.registry import Registry
+    from cmteb_eval.data.ranking import load_retrieval
+    from cmteb_eval.tasks.registry import Registry
 
     spec = Registry.load([write_tiny_retrieval(tmp_path)]).task("Tiny")
     data = load_retrieval(spec, "test")

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from cmteb_eval.data import load_split
+from cmteb_eval.data.tables import load_split
 from cmteb_eval.errors import DataFormatError, DataNotFoundError
 from cmteb_eval.evaluators import pair_classification, sts
-from cmteb_eval.registry import Registry
+from cmteb_eval.tasks.registry import Registry
 
 
 class FakeEmbedder:
@@ -98,7 +98,7 @@ def test_parquet_and_csv_mirrors(registry, tmp_path):
     frame.to_parquet(tmp_path / "p" / "STSB" / "test.parquet")
     (tmp_path / "c" / "STSB").mkdir(parents=True)
     frame.to_csv(tmp_path / "c" / "STSB" / "test.csv", index=False)
-    from cmteb_eval.data import numeric_column
+    from cmteb_eval.data.tables import numeric_column
 
     spec = registry.task("STSB")
     for folder in ("p", "c"):

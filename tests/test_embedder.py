@@ -9,7 +9,7 @@ import torch
 from cmteb_eval.errors import ModelLoadError, WrongModelKindError
 from cmteb_eval.models.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE, QUERY, TEXT
-from cmteb_eval.registry import Registry
+from cmteb_eval.tasks.registry import Registry
 
 ZH_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 SENTENCES = ["the cat sat on the mat", "what is panda?", "hi", "今天天气很好", "a dog", "the cat sat on the mat"]

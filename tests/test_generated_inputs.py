@@ -19,12 +19,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cmteb_eval import resume
-from cmteb_eval.cache import EmbeddingCache, namespace_id, text_hash
+from cmteb_eval.run import resume
+from cmteb_eval.models.cache import EmbeddingCache, namespace_id, text_hash
 from cmteb_eval.errors import UserError
-from cmteb_eval.results import items_problem, read_result
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import SCORING, load_card
+from cmteb_eval.results.write import items_problem, read_result
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import SCORING, load_card
 from conftest import write_tiny_bert
 from generated_cases import (FAST, FOLDER, FULL, MISSING, MODEL_MUTATIONS, SCORING_KEYS, SCORING_VALUES, SLOW, case, cli_arguments,
                              lost, mutate_model, summary, sweep, wrong)
@@ -198,7 +198,7 @@ def finished(tmp_path_factory):
 @st.composite
 def unit_damage(draw, result_text, items_bytes):
     """(result text, items bytes or None for deleted, whether the result was re-sealed on purpose)."""
-    from cmteb_eval import integrity
+    from cmteb_eval.results import integrity
 
     text, items, resealed = result_text, items_bytes, False
     if draw(st.booleans()):
@@ -232,7 +232,7 @@ def unit_damage(draw, result_text, items_bytes):
 
 def _sealed(text):
     """Whether ``text`` is a result whose checksum matches (changed and re-sealed on purpose)."""
-    from cmteb_eval import integrity
+    from cmteb_eval.results import integrity
 
     try:
         payload = json.loads(text)
@@ -352,7 +352,7 @@ def damage_one(folders, action, number, blob):
     elif action == "empty file":
         (folders["a"] / f"{number + 2:064x}.npz").write_bytes(b"")
     elif action == "swap key into a" and shard is not None and shard.is_file():
-        from cmteb_eval.cache import namespace_key
+        from cmteb_eval.models.cache import namespace_key
 
         with np.load(shard) as data:
             hashes, vectors = data["hashes"], data["vectors"]

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from cmteb_eval import resume
+from cmteb_eval.run import resume
 from cmteb_eval.errors import DataFormatError, DataNotFoundError, UserError
-from cmteb_eval.results import MAX_NAME, safe_name
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.results.write import MAX_NAME, safe_name
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from helpers_18 import CLASS_ROWS, STS_ROWS, both, count_reporter, finishes_within, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
 
@@ -157,9 +157,9 @@ def _build(root: Path, task_type: str, folders) -> tuple:
 
 
 def _load_all(spec, dirs):
-    from cmteb_eval.data import load_split
+    from cmteb_eval.data.tables import load_split
     from cmteb_eval.evaluators.classification import load_texts_and_labels
-    from cmteb_eval.ranking_data import load_reranking, load_retrieval
+    from cmteb_eval.data.ranking import load_reranking, load_retrieval
 
     splits = ["test"] + (["train"] if spec.type == "Classification" else [])
     for split in splits:
@@ -168,8 +168,8 @@ def _load_all(spec, dirs):
 
 
 def _layouts(tmp_path_factory, arrangement) -> None:
-    import cmteb_eval.data as data_module
-    import cmteb_eval.ranking_data as ranking_module
+    import cmteb_eval.data.tables as data_module
+    import cmteb_eval.data.ranking as ranking_module
 
     COUNTS["data layouts"] += 1
     task_type, folders = arrangement
@@ -219,7 +219,7 @@ cells = st.one_of(TRICKY, st.text(st.characters(blacklist_categories=("Cs",), bl
 def _csv(tmp_path_factory, texts, scores) -> None:
     import csv
 
-    from cmteb_eval.data import numeric_column, read_table
+    from cmteb_eval.data.tables import numeric_column, read_table
 
     COUNTS["csv cells"] += 1
     folder = tmp_path_factory.mktemp("csv")

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from cmteb_eval import integrity, resume
+from cmteb_eval.results import integrity
+from cmteb_eval.run import resume
 from cmteb_eval.errors import UserError
-from cmteb_eval.results import read_result
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.results.write import read_result
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from helpers_18 import both, count_reporter, finishes_within, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
 
@@ -39,9 +40,9 @@ tolerance_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.
 
 
 def _tolerance(value) -> None:
-    from cmteb_eval.gate import check, check_tolerance
-    from cmteb_eval.reproduce import reproduce
-    from cmteb_eval.scoreset import ModelScores, TaskScore
+    from cmteb_eval.report.gate import check, check_tolerance
+    from cmteb_eval.report.reproduce import reproduce
+    from cmteb_eval.report.scores import ModelScores, TaskScore
 
     COUNTS["tolerances"] += 1
     good = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
@@ -114,7 +115,7 @@ def _provenance(tmp_path_factory, good_result, steps) -> None:
     if kind[0] == "foreign":
         assert found.state == "damaged"  # run sets a foreign file aside; check reads it only as foreign
         if data is not None:
-            from cmteb_eval.scoreset import load_model_folder
+            from cmteb_eval.report.scores import load_model_folder
 
             assert load_model_folder(path.parent, [path]).tasks["Res"].foreign
     if isinstance(payload.get("harness"), dict) and payload["harness"].get("name") == "cmteb-eval" and \
@@ -171,7 +172,7 @@ test_pair_labels, test_pair_labels_wide = both(labels=st.lists(st.sampled_from([
 
 def _name_lengths(tmp_path_factory, name, split) -> None:
     from cmteb_eval.errors import TaskCardError
-    from cmteb_eval.results import result_path, write_json_atomic
+    from cmteb_eval.results.write import result_path, write_json_atomic
 
     COUNTS["name lengths"] += 1
     folder = tmp_path_factory.mktemp("names")
@@ -194,7 +195,7 @@ test_name_lengths, test_name_lengths_wide = both(name=long_names, split=long_nam
 
 
 def _special(tmp_path_factory, where, kind) -> None:
-    from cmteb_eval.cache import EmbeddingCache
+    from cmteb_eval.models.cache import EmbeddingCache
 
     COUNTS["special files"] += 1
     folder = tmp_path_factory.mktemp("special")

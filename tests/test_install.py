@@ -54,7 +54,7 @@ def _card_count() -> int:
 
 
 def _check_installed_copy(python: Path, cwd: Path) -> None:
-    where = subprocess.run([str(python), "-c", "import cmteb_eval.registry as r, cmteb_eval as c; "
+    where = subprocess.run([str(python), "-c", "import cmteb_eval.tasks.registry as r, cmteb_eval as c; "
                             "print(c.__file__); print(r.builtin_tasks_dir())"],
                            cwd=cwd, env=_env(), capture_output=True, text=True, check=True).stdout.split()
     assert not where[0].startswith(str(REPO)), f"imported the checkout, not the installed copy: {where[0]}"

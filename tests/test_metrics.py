@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from cmteb_eval import metrics
+from cmteb_eval.evaluators import metrics
 
 
 def test_average_precision_by_hand():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cmteb_eval import metrics
+from cmteb_eval.evaluators import metrics
 
 from noise_bounds import close_pairs, spearman_noise_bound
 

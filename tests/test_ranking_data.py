@@ -6,8 +6,8 @@ import json
 import pytest
 
 from cmteb_eval.errors import DataFormatError, DataNotFoundError
-from cmteb_eval.ranking_data import load_reranking, load_retrieval
-from cmteb_eval.registry import Registry
+from cmteb_eval.data.ranking import load_reranking, load_retrieval
+from cmteb_eval.tasks.registry import Registry
 
 
 def write(path, rows):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from cmteb_eval import metrics
+from cmteb_eval.evaluators import metrics
 
 KS = metrics.RETRIEVAL_K_VALUES
 

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 from cmteb_eval.evaluators import reranking
-from cmteb_eval.models.pipeline import EvaluatedModel
-from cmteb_eval.ranking_data import RerankingData, RerankingQuery
-from cmteb_eval.registry import Registry
-from cmteb_eval.runner import evaluate_task
-from cmteb_eval.search import normalize_rows
+from cmteb_eval.models.pair import EvaluatedModel
+from cmteb_eval.data.ranking import RerankingData, RerankingQuery
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.run.runner import evaluate_task
+from cmteb_eval.evaluators.search import normalize_rows
 
 RERANK_QUERIES = 40  # the first 40 separated queries with a positive and a negative title (221 in the file)
 RETRIEVAL_ROWS, RETRIEVAL_QUERIES = 400, 80

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from cmteb_eval import tables as T
-from cmteb_eval.reference import card_table, published_model, reference_data
-from cmteb_eval.registry import Registry
+from cmteb_eval.report import tables as T
+from cmteb_eval.report.published import card_table, published_model, reference_data
+from cmteb_eval.tasks.registry import Registry
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 import pytest
 
 from cmteb_eval.errors import TaskCardError, UnknownNameError
-from cmteb_eval.registry import Registry
-from cmteb_eval.taskspec import TASK_TYPES, load_card
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.tasks.card import TASK_TYPES, load_card
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval import resume
-from cmteb_eval.data import load_split
+from cmteb_eval.run import resume
+from cmteb_eval.data.tables import load_split
 from cmteb_eval.errors import DataFormatError, TaskCardError
-from cmteb_eval.ranking_data import load_retrieval
-from cmteb_eval.registry import Registry
-from cmteb_eval.results import read_result
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.data.ranking import load_retrieval
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.results.write import read_result
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from helpers_18 import CLASS_ROWS, PAIR_ROWS, STS_ROWS, finishes_within, retrieval_files, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
 
@@ -70,8 +70,8 @@ def test_a_local_dir_without_the_split_is_not_walked_or_hashed(tmp_path):
 
 
 def _recording_reads(monkeypatch):
-    import cmteb_eval.data as data_module
-    import cmteb_eval.ranking_data as ranking_module
+    import cmteb_eval.data.tables as data_module
+    import cmteb_eval.data.ranking as ranking_module
 
     reads: list[Path] = []
     original = data_module.read_table
@@ -126,7 +126,7 @@ def test_the_fingerprint_hashes_exactly_the_files_the_loader_reads(tmp_path, mon
     import re
 
     from cmteb_eval.evaluators.classification import load_texts_and_labels
-    from cmteb_eval.ranking_data import load_reranking
+    from cmteb_eval.data.ranking import load_reranking
 
     spec, dirs = _layout(tmp_path, layout)
     fingerprint = resume.data_fingerprint(spec, dirs)
@@ -221,7 +221,7 @@ def test_a_fifo_in_the_output_folder_is_set_aside_not_waited_on(tmp_path):
 
 
 def test_a_fifo_named_like_a_cache_shard_is_skipped(tmp_path):
-    from cmteb_eval.cache import EmbeddingCache
+    from cmteb_eval.models.cache import EmbeddingCache
 
     namespace = EmbeddingCache(tmp_path).namespace({"model": "x"})
     namespace.folder.mkdir(parents=True)

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from cmteb_eval.cli import main
+from cmteb_eval.cli.main import main
 from cmteb_eval.errors import ModelLoadError
-from cmteb_eval.results import safe_name
+from cmteb_eval.results.write import safe_name
 from helpers_18 import tiny_bert_with_vocab, write_card, write_jsonl
 
 
@@ -19,7 +19,7 @@ from helpers_18 import tiny_bert_with_vocab, write_card, write_jsonl
 
 
 def _unusable_cache(tmp_path, kind, monkeypatch):
-    import cmteb_eval.cache as cache_module
+    import cmteb_eval.models.cache as cache_module
 
     root = tmp_path / "cache"
     if kind == "a file":
@@ -51,7 +51,7 @@ def test_an_unusable_cache_falls_back_to_running_without_it(tmp_path, tiny_bert,
 
 
 def test_a_folder_named_like_a_shard_does_not_break_the_cache(tmp_path, tiny_bert):
-    from cmteb_eval.cache import EmbeddingCache
+    from cmteb_eval.models.cache import EmbeddingCache
     from cmteb_eval.models.embedder import load_embedder
 
     cache = EmbeddingCache(tmp_path / "cache")

@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from cmteb_eval import resume
-from cmteb_eval.cli import main
+from cmteb_eval.run import resume
+from cmteb_eval.cli.main import main
 from cmteb_eval.errors import UserError
-from cmteb_eval.results import read_result, safe_name
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.results.write import read_result, safe_name
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from reliability_helpers import HashEmbedder, write_sts_task
 
 def quiet(_):
@@ -95,8 +95,8 @@ def test_reproduce_and_check_follow_one_rule_for_tolerances(tmp_path, capsys, va
 
 
 def test_reproduce_refuses_an_infinite_tolerance_through_the_api():
-    from cmteb_eval.reproduce import reproduce
-    from cmteb_eval.scoreset import ModelScores
+    from cmteb_eval.report.reproduce import reproduce
+    from cmteb_eval.report.scores import ModelScores
 
     empty = ModelScores("m", "run", "here")
     with pytest.raises(UserError, match="finite, non-negative"):
@@ -124,7 +124,7 @@ def test_a_result_without_its_checksum_is_refused_by_check_as_by_run(tmp_path, c
 
 
 def test_a_file_without_our_harness_is_foreign_and_labelled_so(tmp_path, capsys):
-    from cmteb_eval.scoreset import load_one_model
+    from cmteb_eval.report.scores import load_one_model
 
     _, base, cand = _two_runs(tmp_path)
     path = cand / "Gate.json"
@@ -138,7 +138,7 @@ def test_a_file_without_our_harness_is_foreign_and_labelled_so(tmp_path, capsys)
 
 
 def test_a_full_output_disk_names_the_file_and_keeps_finished_results(tmp_path, monkeypatch):
-    import cmteb_eval.results as results_module
+    import cmteb_eval.results.write as results_module
 
     specs = [load_card(write_sts_task(tmp_path / "cards", f"Disk{i}", seed=i)) for i in range(3)]
     calls = {"n": 0}

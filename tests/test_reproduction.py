@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from cmteb_eval.registry import Registry
-from cmteb_eval.runner import evaluate_task
+from cmteb_eval.tasks.registry import Registry
+from cmteb_eval.run.runner import evaluate_task
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -27,7 +27,7 @@ def main_score(spec, minilm, shared):
 def assert_every_split_reproduced(task, minilm, shared, splits=("validation", "test")):
     """Each split equals the published all-MiniLM-L6-v2 number (the results repository's file,
     shipped in published_reference.json) to +-0.05."""
-    from cmteb_eval.reference import published_model
+    from cmteb_eval.report.published import published_model
 
     spec = Registry.load().task(task)
     reference = published_model(MINILM).tasks[task]
@@ -43,7 +43,7 @@ def test_stsb_reproduces_the_published_scores_of_both_splits(minilm, shared):
 
 
 def published_model_score(task):
-    from cmteb_eval.reference import published_model
+    from cmteb_eval.report.published import published_model
 
     return published_model(MINILM).tasks[task].score
 
@@ -74,7 +74,7 @@ def test_ocnli_cosine_ap_equals_mteb(minilm, minilm_dir, shared):
     """mteb's PairClassification evaluator fed the same embeddings as ours (thresholds and AP over
     1,847 pairs: a near-tie between a positive and a negative moves with float noise, so the
     embeddings are compared separately, against sentence-transformers)."""
-    from cmteb_eval.data import read_table
+    from cmteb_eval.data.tables import read_table
 
     from mteb_reference import FrozenEmbedder, assert_same_embeddings_as_sentence_transformers, mteb_scores_of
 
@@ -91,11 +91,11 @@ def test_ocnli_cosine_ap_equals_mteb(minilm, minilm_dir, shared):
 
 
 def test_our_embedder_handed_to_mteb_gives_our_scores(minilm, shared):
-    """mteb's own STS evaluator, fed our adapter (through cmteb_eval.mteb_bridge) with the same
+    """mteb's own STS evaluator, fed our adapter (through cmteb_eval.models.mteb_bridge) with the same
     embeddings, computes the score our evaluator computes; identical pairs tie on both sides."""
     from dataclasses import replace
 
-    from cmteb_eval.data import read_table
+    from cmteb_eval.data.tables import read_table
 
     from mteb_reference import FrozenEmbedder, mteb_scores_of
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from cmteb_eval.cli import main
-from cmteb_eval.registry import Registry
+from cmteb_eval.cli.main import main
+from cmteb_eval.tasks.registry import Registry
 
 ROWS = [
     {"query": "what is panda?", "positive": ["the giant panda is a bear species in china", "panda"],

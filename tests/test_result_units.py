@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from cmteb_eval.models.pipeline import EvaluatedModel
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.models.pair import EvaluatedModel
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from mutation_helpers import cli, write_reranking_task
 from reliability_helpers import HashEmbedder, write_sts_task
 
@@ -87,7 +87,7 @@ def test_compare_refuses_an_items_file_that_does_not_match_its_result(tmp_path, 
 
 
 def test_an_items_file_of_an_older_result_format_is_not_used_unchecked(tmp_path, sts):
-    from cmteb_eval import integrity
+    from cmteb_eval.results import integrity
 
     out = tmp_path / "out"
     run(sts, out, name="base")

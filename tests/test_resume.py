@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval import integrity, resume
+from cmteb_eval.results import integrity
+from cmteb_eval.run import resume
 from cmteb_eval.errors import UserError
-from cmteb_eval.results import read_result
-from cmteb_eval.runner import run_tasks
-from cmteb_eval.taskspec import load_card
+from cmteb_eval.results.write import read_result
+from cmteb_eval.run.runner import run_tasks
+from cmteb_eval.tasks.card import load_card
 from reliability_helpers import HashEmbedder, write_sts_task
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cmteb_eval import metrics
-from cmteb_eval.search import exact_search, memory_bound_bytes
+from cmteb_eval.evaluators import metrics
+from cmteb_eval.evaluators.search import exact_search, memory_bound_bytes
 
 
 def brute_force(queries, corpus, ids, k):

@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from cmteb_eval import tables as T
-from cmteb_eval.scoreset import ModelScores, TaskScore
+from cmteb_eval.report import tables as T
+from cmteb_eval.report.scores import ModelScores, TaskScore
 
 
 def model(name, scores, dimension=None):

@@ -5,8 +5,7 @@ import math
 import pytest
 
 from cmteb_eval.errors import DataFormatError
-from cmteb_eval.validate import (check_finite_scores, check_ids_present, check_min_rows, check_not_constant,
-                                 check_qrels_refs, check_unique_ids)
+from cmteb_eval.data.checks import check_finite_scores, check_ids_present, check_min_rows, check_not_constant, check_qrels_refs, check_unique_ids
 
 WHERE = dict(task="T", source="corpus.jsonl")
 

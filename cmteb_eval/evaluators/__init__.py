@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import NotYetSupportedError
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 from . import classification, clustering, pair_classification, reranking, retrieval, sts
 from .base import SplitResult
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import TaskCardError
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 
 
 @dataclass

@@ -30,10 +30,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data import UntypedTable, column, integer_cells, load_split, text_column
+from ..data.tables import UntypedTable, column, integer_cells, load_split, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
-from ..taskspec import TaskSpec, scoring_defaults
+from ..tasks.card import TaskSpec, scoring_defaults
 from .base import SplitResult, integer_settings
 
 DEFAULTS = scoring_defaults("Classification")  # declared in taskspec.SCORING

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import column, load_split
+from ..data.tables import column, load_split
 from ..errors import DataFormatError
 from ..models.protocol import Embedder
-from ..taskspec import TaskSpec, scoring_defaults
+from ..tasks.card import TaskSpec, scoring_defaults
 from .base import SplitResult, integer_settings
 from .classification import embed_once
 

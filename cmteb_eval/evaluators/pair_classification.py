@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import metrics
-from ..data import column, load_split, numeric_column, text_column
+from . import metrics
+from ..data.tables import column, load_split, numeric_column, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
-from ..taskspec import TaskSpec
-from ..validate import check_two_classes
+from ..tasks.card import TaskSpec
+from ..data.checks import check_two_classes
 from .base import SplitResult
 
 PROTOCOL = "cosine AP main (C-MTEB / mteb 1.x); max_* over cosine, euclidean, manhattan, dot (mteb 2.x)"

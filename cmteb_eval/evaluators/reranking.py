@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import metrics
+from . import metrics
 from ..errors import UserError
-from ..models.pipeline import as_evaluated
+from ..models.pair import as_evaluated
 from ..models.protocol import PASSAGE, QUERY
-from ..ranking_data import RerankingData, load_reranking
-from ..search import normalize_rows
-from ..taskspec import TaskSpec
+from ..data.ranking import RerankingData, load_reranking
+from .search import normalize_rows
+from ..tasks.card import TaskSpec
 from .base import SplitResult
 from .rerank_stage import combine, score_with_reranker
 

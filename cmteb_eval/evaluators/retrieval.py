@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import metrics
-from ..models.pipeline import as_evaluated
+from . import metrics
+from ..models.pair import as_evaluated
 from ..models.protocol import PASSAGE, QUERY
-from ..ranking_data import load_retrieval
-from ..search import DEFAULT_CHUNK_SIZE, exact_search, normalize_rows
-from ..taskspec import TaskSpec
+from ..data.ranking import load_retrieval
+from .search import DEFAULT_CHUNK_SIZE, exact_search, normalize_rows
+from ..tasks.card import TaskSpec
 from .base import SplitResult
 from .rerank_stage import score_with_reranker
 

@@ -3,12 +3,12 @@ as mteb computes them; Manhattan and Euclidean variants are reported as mteb doe
 
 from __future__ import annotations
 
-from .. import metrics
-from ..data import column, load_split, numeric_column, text_column
+from . import metrics
+from ..data.tables import column, load_split, numeric_column, text_column
 from ..errors import UserError
 from ..models.protocol import TEXT, Embedder
-from ..taskspec import TaskSpec
-from ..validate import check_computable, check_min_rows, check_not_constant
+from ..tasks.card import TaskSpec
+from ..data.checks import check_computable, check_min_rows, check_not_constant
 from .base import SplitResult
 
 PROTOCOL = "cosine spearman (mteb)"

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import EmbeddingError, WrongModelKindError
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 from . import loading
 from .embedder import local_fingerprints, pick_device, pick_dtype
 from .settings import check_room_for_text, find_known_model, fit_max_length

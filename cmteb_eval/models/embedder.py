@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import EmbeddingError
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 from . import loading, runtime
 from .lean_encoder import config_unsupported_reason
 from .protocol import QUERY, TEXT

@@ -7,7 +7,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 
 # Roles a text plays; the instruction goes on queries of tasks that take it, never on passages.
 QUERY = "query"

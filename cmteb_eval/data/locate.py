@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import DataFormatError
-from .files import NotARegularFile, check_regular, file_sha256
-from .taskspec import TaskSpec
+from ..errors import DataFormatError
+from ..files import NotARegularFile, check_regular, file_sha256
+from ..tasks.card import TaskSpec
 
 SUFFIXES = (".jsonl", ".parquet", ".csv")
 RETRIEVAL_ROLES = ("corpus", "queries", "qrels")

@@ -10,7 +10,7 @@ import errno
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
 
 class OutputError(UserError):

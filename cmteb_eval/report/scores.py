@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import integrity
-from .errors import UserError
-from . import results
-from .files import read_bytes
-from .results import read_result
+from ..results import integrity
+from ..errors import UserError
+from ..results import write as results
+from ..files import read_bytes
+from ..results.write import read_result
 
 
 @dataclass
@@ -92,7 +92,7 @@ class ModelScores:
 
 
 def _registry():
-    from .registry import Registry
+    from ..tasks.registry import Registry
 
     try:
         return Registry.load()

@@ -21,8 +21,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from .errors import UnknownNameError, close_matches
-from .scoreset import ModelScores, TaskScore
+from ..errors import UnknownNameError, close_matches
+from .scores import ModelScores, TaskScore
 
 DATA_FILE = "published_reference.json"
 # Names the published files use for tasks our registry names otherwise.
@@ -32,7 +32,7 @@ PUBLISHED_PREFIX = "published:"
 
 @lru_cache(maxsize=1)
 def reference_data() -> dict[str, Any]:
-    return json.loads((files("cmteb_eval") / DATA_FILE).read_text(encoding="utf-8"))
+    return json.loads((files("cmteb_eval.report") / DATA_FILE).read_text(encoding="utf-8"))
 
 
 def source_title(key: str) -> str:
@@ -44,7 +44,7 @@ def published_model_names() -> list[str]:
 
 
 def _registry():
-    from .registry import Registry
+    from ..tasks.registry import Registry
 
     return Registry.load()
 

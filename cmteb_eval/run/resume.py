@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, integrity
-from .errors import UserError
-from .files import read_bytes
-from .taskspec import TaskSpec
+from .. import __version__
+from ..results import integrity
+from ..errors import UserError
+from ..files import read_bytes
+from ..tasks.card import TaskSpec
 
 # model_info keys that do not change the numbers (kept in the result, not compared)
 NOT_CONFIG = frozenset({"device", "batch_size", "max_batch_tokens", "settings_source", "retried_in_fp32",
@@ -47,7 +48,7 @@ TEMP_MAX_AGE_S = 3600
 
 def protocol_id(spec: TaskSpec) -> str:
     """The evaluator's protocol: its module's PROTOCOL constant, else the evaluator's name."""
-    from .evaluators import evaluator_for
+    from ..evaluators import evaluator_for
 
     evaluate = evaluator_for(spec)
     module = sys.modules.get(evaluate.__module__)
@@ -55,7 +56,7 @@ def protocol_id(spec: TaskSpec) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    from .files import file_sha256 as sha256
+    from ..files import file_sha256 as sha256
 
     return sha256(path)
 
@@ -63,7 +64,7 @@ def file_sha256(path: Path) -> str:
 def data_fingerprint(spec: TaskSpec, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
     """What data the task reads: per split, the SHA-256 of exactly the files its loader reads
     (found by the loaders' own search, ``data_files``), or the hub source at its pinned revision."""
-    from .data_files import fingerprint
+    from ..data.locate import fingerprint
 
     return fingerprint(spec, data_dirs)
 
@@ -90,7 +91,7 @@ def _numbers_only(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result_format() -> int:
-    from .results import RESULT_FORMAT
+    from ..results.write import RESULT_FORMAT
 
     return RESULT_FORMAT
 
@@ -161,7 +162,7 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
             isinstance(entries[0], dict) else None
         if isinstance(main, bool) or not isinstance(main, (int, float)) or not math.isfinite(main):
             return Existing("damaged", f"it has no finite main score for split {split!r}")
-    from .results import items_problem
+    from ..results.write import items_problem
 
     problem = items_problem(path, payload)  # a result and its per-item file are one unit
     if problem:

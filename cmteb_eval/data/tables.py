@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from .data_files import SUFFIXES, find_rows, search_folders
-from .errors import DataFormatError, DataNotFoundError
-from .files import open_regular
-from .taskspec import TaskSpec
+from .locate import SUFFIXES, find_rows, search_folders
+from ..errors import DataFormatError, DataNotFoundError
+from ..files import open_regular
+from ..tasks.card import TaskSpec
 
 Table = dict[str, list[Any]]
 

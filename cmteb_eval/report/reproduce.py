@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import UserError
-from .scoreset import ModelScores
+from ..errors import UserError
+from .scores import ModelScores
 
 DEFAULT_TOLERANCE = 0.05
 

@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-from .errors import DataFormatError
+from ..errors import DataFormatError
 
 SHOWN = 5  # how many offending values a message lists
 

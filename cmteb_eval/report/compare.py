@@ -14,7 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import significance as sig
-from .scoreset import ModelScores, TaskScore
+from .scores import ModelScores, TaskScore
 
 
 @dataclass

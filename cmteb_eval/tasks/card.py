@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TaskCardError
-from .files import read_text
+from ..errors import TaskCardError
+from ..files import read_text
 
 TASK_TYPES = (
     "Retrieval",

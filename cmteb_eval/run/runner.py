@@ -13,16 +13,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import model_folder, resume
-from .errors import EmbeddingError, TaskCardError, UserError
-from .evaluators import evaluator_for
-from .evaluators.base import SplitResult
-from .models.pipeline import EvaluatedModel
-from .models.precision import Fp32Fallback, can_retry
-from .models.protocol import Embedder
-from .results import ResultWriteError, result_path, write_result
-from .taskspec import TaskSpec
-from .validate import check_finite_scores
+from ..results import owner as model_folder
+from . import resume
+from ..errors import EmbeddingError, TaskCardError, UserError
+from ..evaluators import evaluator_for
+from ..evaluators.base import SplitResult
+from ..models.pair import EvaluatedModel
+from ..models.precision import Fp32Fallback, can_retry
+from ..models.protocol import Embedder
+from ..results.write import ResultWriteError, result_path, write_result
+from ..tasks.card import TaskSpec
+from ..data.checks import check_finite_scores
 
 
 @dataclass

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .data import Table, column, load_from_hub, load_split, offline_mode, read_rows, read_table, text_column
-from .data_files import SplitFiles, find_reranking, find_retrieval, tried_paths
-from .errors import DataFormatError, DataNotFoundError
-from .validate import check_computable, check_qrels_refs, check_unique_ids
-from .taskspec import TaskSpec
+from .tables import Table, column, load_from_hub, load_split, offline_mode, read_rows, read_table, text_column
+from .locate import SplitFiles, find_reranking, find_retrieval, tried_paths
+from ..errors import DataFormatError, DataNotFoundError
+from .checks import check_computable, check_qrels_refs, check_unique_ids
+from ..tasks.card import TaskSpec
 
 # Column names tried, in order, after the card's own mapping.
 FALLBACK_COLUMNS = {

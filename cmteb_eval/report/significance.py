@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy.stats import rankdata
 
-from . import metrics
+from ..evaluators import metrics
 
 METHODS = ("bootstrap", "permutation")
 DEFAULT_RESAMPLES = 1000

@@ -15,9 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 from .outputs import OutputError, check_target
-from .scoreset import ModelScores
+from .scores import ModelScores
 
 SUFFIXES = (".png", ".svg", ".pdf")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .models.protocol import PASSAGE, QUERY, TEXT, Embedder
+from .protocol import PASSAGE, QUERY, TEXT, Embedder
 
 INSTRUCTION_TASK_TYPES = ("Retrieval", "Reranking")
 

@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 
-from .errors import UserError
-from .outputs import check_target, emit, write_text
+from ..errors import UserError
+from ..report.outputs import check_target, emit, write_text
 
 TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types")
 
@@ -78,14 +78,14 @@ def _add_test_arguments(parser) -> None:
 
 
 def _registry(task_files=()):
-    from .registry import Registry
+    from ..tasks.registry import Registry
 
     return Registry.load(task_files)
 
 
 def _load_models(paths, registry, published=None):
-    from .reference import PUBLISHED_PREFIX, all_published_models, published_model
-    from .scoreset import load_path
+    from ..report.published import PUBLISHED_PREFIX, all_published_models, published_model
+    from ..report.scores import load_path
 
     models = []
     for path in paths:
@@ -100,8 +100,8 @@ def _load_models(paths, registry, published=None):
 
 
 def _load_single(path, role, registry):
-    from .reference import PUBLISHED_PREFIX, published_model
-    from .scoreset import load_one_model
+    from ..report.published import PUBLISHED_PREFIX, published_model
+    from ..report.scores import load_one_model
 
     if str(path).startswith(PUBLISHED_PREFIX):
         return published_model(str(path), registry)
@@ -129,8 +129,8 @@ def _check_test_arguments(args) -> None:
 
 
 def command_table(args: argparse.Namespace) -> int:
-    from . import tables as T
-    from .taskspec import TASK_TYPES
+    from ..report import tables as T
+    from ..tasks.card import TASK_TYPES
 
     if not args.paths and args.published is None and not args.card:
         raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
@@ -185,10 +185,10 @@ def command_table(args: argparse.Namespace) -> int:
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
-    from .reference import find_published_for, published_model
-    from .reproduce import reproduce
+    from ..report.published import find_published_for, published_model
+    from ..report.reproduce import reproduce
 
-    from .gate import check_tolerance
+    from ..report.gate import check_tolerance
 
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
     registry = _registry()
@@ -207,7 +207,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from .compare import compare, report
+    from ..report.compare import compare, report
 
     _check_test_arguments(args)
     if len(args.models) < 2:
@@ -234,7 +234,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from .gate import check, load_tolerances
+    from ..report.gate import check, load_tolerances
 
     registry = _registry()
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
@@ -246,13 +246,13 @@ def command_check(args: argparse.Namespace) -> int:
 
 
 def command_plot(args: argparse.Namespace) -> int:
-    from . import plots
+    from ..report import plots
 
     plots.check_output(args.output)  # before any work
     registry = _registry()
     tasks = _split_names(args.tasks) or None
     if args.kind == "delta":
-        from .compare import compare
+        from ..report.compare import compare
 
         _check_test_arguments(args)
         if len(args.paths) != 2:

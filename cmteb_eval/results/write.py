@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from . import integrity
-from .errors import UserError
-from .files import read_bytes
-from .evaluators.base import SplitResult
-from .model_folder import model_identity
-from .taskspec import TaskSpec
+from ..errors import UserError
+from ..files import read_bytes
+from ..evaluators.base import SplitResult
+from .owner import model_identity
+from ..tasks.card import TaskSpec
 
 RESULT_FORMAT = 2  # 2: harness.items binds the per-item file to the result
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")

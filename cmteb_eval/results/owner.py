@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from . import integrity
-from .errors import UserError
-from .files import read_bytes
+from ..errors import UserError
+from ..files import read_bytes
 
 
 def _part(info: dict[str, Any] | None) -> dict[str, Any] | None:

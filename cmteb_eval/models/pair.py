@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import UserError, WrongModelKindError
-from ..taskspec import TaskSpec
+from ..tasks.card import TaskSpec
 from .protocol import TEXT, Embedder, PairScorer
 
 DEFAULT_RERANK_TOP_K = 100

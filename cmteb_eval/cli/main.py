@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
-from .report_cli import REPORT_COMMANDS, add_report_parsers
+from ..errors import UserError
+from .report import REPORT_COMMANDS, add_report_parsers
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -98,12 +98,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from .leaderboard import run_table
-    from .models.embedder import load_embedder
-    from .models.pipeline import EvaluatedModel
-    from .registry import Registry
-    from .results import safe_name
-    from .runner import run_tasks
+    from ..report.run_summary import run_table
+    from ..models.embedder import load_embedder
+    from ..models.pair import EvaluatedModel
+    from ..tasks.registry import Registry
+    from ..results.write import safe_name
+    from ..run.runner import run_tasks
 
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -119,14 +119,14 @@ def command_run(args: argparse.Namespace) -> int:
 
     if args.max_batch_tokens is not None and args.max_batch_tokens < 1:
         raise UserError(f"--max-batch-tokens must be at least 1, got {args.max_batch_tokens}.", "Pass a positive number.")
-    from .cache import EmbeddingCache
-    from .distributed import init_from_env
-    from .resume import check_output_dir
+    from ..models.cache import EmbeddingCache
+    from ..models.distributed import init_from_env
+    from ..run.resume import check_output_dir
 
     output_dir = Path(args.output_dir)
     check_output_dir(output_dir)
     if args.device != "auto":  # before any model file is read
-        from .models.runtime import check_device
+        from ..models.runtime import check_device
 
         check_device(args.device)
     shard, device = init_from_env(args.device)  # joins the process group under torchrun
@@ -145,7 +145,7 @@ def command_run(args: argparse.Namespace) -> int:
               f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
               f"backend {embedder.describe().get('backend', 'torch')})")
     if args.reranker:
-        from .models.cross_encoder import load_reranker
+        from ..models.cross_encoder import load_reranker
 
         reranker = load_reranker(args.reranker, device=args.device, dtype=args.dtype, batch_size=args.batch_size or 32,
                                  max_length=args.max_length if embedder is None else None,
@@ -205,9 +205,9 @@ def _run_helper_rank(args, specs, model, model_name, device, shard) -> int:
     It reads the output folder as rank 0 does (without changing it), so it skips exactly
     the tasks rank 0 skips as already done, and the ranks' collective calls stay in step.
     """
-    from .models.embedder import load_embedder
-    from .models.pipeline import EvaluatedModel
-    from .runner import run_tasks
+    from ..models.embedder import load_embedder
+    from ..models.pair import EvaluatedModel
+    from ..run.runner import run_tasks
 
     embedder = load_embedder(model, **_embedder_kwargs(args, model_name, device, None, shard))
     evaluated = EvaluatedModel(embedder=embedder, protocol=args.protocol, top_k=args.top_k)  # as rank 0 has it
@@ -217,7 +217,7 @@ def _run_helper_rank(args, specs, model, model_name, device, shard) -> int:
 
 
 def command_cache(args: argparse.Namespace) -> int:
-    from .cache import EmbeddingCache
+    from ..models.cache import EmbeddingCache
 
     cache = EmbeddingCache(args.cache_dir)
     if args.action == "clear":
@@ -244,7 +244,7 @@ def command_cache(args: argparse.Namespace) -> int:
 
 
 def command_tasks(args: argparse.Namespace) -> int:
-    from .registry import Registry
+    from ..tasks.registry import Registry
 
     registry = Registry.load(args.task_file)
     if args.benchmarks:
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         if "torch.distributed" in sys.modules:  # leave a torchrun process group cleanly
-            from .distributed import shutdown
+            from ..models.distributed import shutdown
 
             shutdown()
 
@@ -297,7 +297,7 @@ def flush_stdout() -> None:
     try:
         sys.stdout.flush()
     except OSError as exc:
-        from .outputs import OutputError, quiet_stdout
+        from ..report.outputs import OutputError, quiet_stdout
 
         quiet_stdout()
         raise OutputError(f"Cannot write to standard output: {exc.strerror or exc}.",

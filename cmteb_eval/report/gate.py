@@ -17,9 +17,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from .errors import UserError
-from .files import read_text
-from .scoreset import ModelScores
+from ..errors import UserError
+from ..files import read_text
+from .scores import ModelScores
 
 DEFAULT_TOLERANCE = 0.5
 

@@ -7,8 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TaskCardError, UnknownNameError, UserError, close_matches
-from .taskspec import TASK_TYPES, TaskSpec, load_card
+from ..errors import TaskCardError, UnknownNameError, UserError, close_matches
+from .card import TASK_TYPES, TaskSpec, load_card
 
 
 def builtin_tasks_dir() -> Path:
@@ -18,7 +18,7 @@ def builtin_tasks_dir() -> Path:
     override = os.environ.get("CMTEB_EVAL_TASKS_DIR")
     if override:
         return Path(override)
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # cmteb_eval/
     packaged = package / "task_cards"
     return packaged if packaged.is_dir() else package.parent / "tasks"
 

@@ -24,8 +24,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .errors import UserError
-from .scoreset import ModelScores
+from ..errors import UserError
+from .scores import ModelScores
 
 CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
 RERANKING_TASKS = ("T2Reranking", "T2RerankingZh2En", "T2RerankingEn2Zh", "MMarcoReranking", "CMedQAv1", "CMedQAv2")
@@ -111,7 +111,7 @@ def _sources(models: Sequence[ModelScores]) -> pd.Series:
 
 def _with_card_rows(table: Table, card_key: str, columns: dict[str, str]) -> Table:
     """Append the model card's printed rows (``columns`` maps our column to the card's)."""
-    from .reference import card_table
+    from .published import card_table
 
     card = card_table(card_key)
     name_column = card["columns"][0]

@@ -41,7 +41,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .files import open_regular
+from ..files import open_regular
 
 FORMAT_VERSION = 2  # 2: the namespace key is inside every shard
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
