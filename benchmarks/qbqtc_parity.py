@@ -25,9 +25,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from ranking_reference import (mteb1_reranking, mteb2_reranking, mteb2_retrieval, read_qbqtc,  # noqa: E402
                                reranking_rows, retrieval_tables, write_qbqtc_tasks)
 
-from cmteb_eval.cli.main import packaged_minilm  # noqa: E402
+from cmteb_eval.cli import packaged_minilm  # noqa: E402
 from cmteb_eval.models.embedder import load_embedder  # noqa: E402
-from cmteb_eval.models.pair import EvaluatedModel  # noqa: E402
+from cmteb_eval.evaluators.base import RunOptions  # noqa: E402
 from cmteb_eval.tasks.registry import Registry  # noqa: E402
 from cmteb_eval.run.runner import evaluate_task  # noqa: E402
 
@@ -65,15 +65,15 @@ def main() -> int:
 
     started = time.perf_counter()
     task = registry.task("QbqtcReranking")
-    v1 = evaluate_task(task, EvaluatedModel(embedder=ours_model, protocol="v1"), [])["dev"].scores
+    v1 = evaluate_task(task, ours_model, [], RunOptions(protocol="v1"))["dev"].scores
     compare("reranking v1 / mteb 1.x", v1, mteb1_reranking(rerank, reference_model), [("map", "map"), ("mrr", "mrr")])
-    v2 = evaluate_task(task, EvaluatedModel(embedder=ours_model, protocol="v2"), [])["dev"].scores
+    v2 = evaluate_task(task, ours_model, [], RunOptions(protocol="v2"))["dev"].scores
     names = [("map_at_1000", "map_at_1000"), ("mrr_at_10", "mrr_at_10"), ("ndcg_at_10", "ndcg_at_10")]
     compare("reranking v2 / mteb 2", v2, mteb2_reranking(rerank, reference_model), names)
     # mteb's default batch size: copies of one text in different batches may differ in the last bits
     compare("reranking v2 / mteb 2 bs32", v2, mteb2_reranking(rerank, reference_model, batch_size=32), names)
     if not args.skip_retrieval:
-        ours = evaluate_task(registry.task("QbqtcRetrieval"), EvaluatedModel(embedder=ours_model), [])["dev"].scores
+        ours = evaluate_task(registry.task("QbqtcRetrieval"), ours_model, [])["dev"].scores
         reference = mteb2_retrieval(corpus, queries, qrels, reference_model)
         compare("retrieval / mteb 2", ours, reference,
                 [(f"{m}_at_{k}", f"{m}_at_{k}") for m in ("ndcg", "map", "mrr", "recall") for k in (10, 100, 1000)])

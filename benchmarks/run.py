@@ -218,7 +218,7 @@ def main() -> int:
                         help="interleaved repetitions of the lean-vs-torch forward comparison (0 skips it)")
     args = parser.parse_args()
 
-    from cmteb_eval.cli.main import packaged_minilm
+    from cmteb_eval.cli import packaged_minilm
 
     tasks = args.tasks.split(",")
     model_dir = args.model or str(packaged_minilm())

@@ -73,15 +73,18 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
 _hash_cache: dict[tuple[str, int, int, int], str] = {}
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a regular file's content, streamed; cached by resolved path, size and mtime."""
+def file_sha256(path: str | Path, remember: bool = True) -> str:
+    """SHA-256 of a regular file's content, streamed; remembered by resolved path, inode, size and
+    mtime (``remember=False``: always read, for a check that must see the bytes on disk now)."""
     path = Path(path)
     with open_regular(path) as handle:
         info = os.fstat(handle.fileno())
         key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
-        if key not in _hash_cache:
+        if key not in _hash_cache or not remember:
             digest = hashlib.sha256()
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+            if not remember:
+                return digest.hexdigest()
             _hash_cache[key] = digest.hexdigest()
     return _hash_cache[key]

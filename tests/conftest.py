@@ -27,7 +27,7 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    from cmteb_eval.cli.main import packaged_minilm
+    from cmteb_eval.cli import packaged_minilm
 
     return packaged_minilm()
 

@@ -86,7 +86,7 @@ def cli(*args: str) -> tuple[int, str, str]:
     """``cmteb-eval ARGS`` in this process: (exit code, stdout, stderr)."""
     import warnings
 
-    from cmteb_eval.cli.main import main
+    from cmteb_eval.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings():

@@ -8,7 +8,8 @@ import pytest
 
 from cmteb_eval.errors import TaskCardError
 from cmteb_eval.tasks.registry import Registry
-from cmteb_eval.tasks.card import SCORING, TASK_TYPES, load_card
+from cmteb_eval.tasks.card import load_card
+from cmteb_eval.tasks.types import SCORING, TASK_TYPES
 
 REPO = Path(__file__).resolve().parent.parent
 

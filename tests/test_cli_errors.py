@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval.cli.main import main
+from cmteb_eval.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 

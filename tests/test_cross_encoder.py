@@ -9,7 +9,8 @@ import pytest
 from cmteb_eval.errors import WrongModelKindError
 from cmteb_eval.models.cross_encoder import load_reranker
 from cmteb_eval.models.embedder import load_embedder
-from cmteb_eval.models.pair import EvaluatedModel
+from cmteb_eval.evaluators.base import RunOptions
+from cmteb_eval.models.pair import ModelPair
 
 PAIRS = [
     ("what is panda?", "hi"),
@@ -66,7 +67,7 @@ def test_embedder_refused_as_reranker(tiny_bert):
 
 
 def test_cli_refuses_wrong_kinds(tiny_bert, tiny_reranker, tmp_path, capsys):
-    from cmteb_eval.cli.main import main
+    from cmteb_eval.cli import main
 
     assert main(["run", "--model", str(tiny_reranker), "--pooling", "cls", "--tasks", "DemoSTSEn",
                  "--output-dir", str(tmp_path)]) == 2
@@ -76,7 +77,7 @@ def test_cli_refuses_wrong_kinds(tiny_bert, tiny_reranker, tmp_path, capsys):
 
 
 def test_reranker_alone_cannot_run_tasks_that_need_embeddings(tiny_reranker, tmp_path, capsys):
-    from cmteb_eval.cli.main import main
+    from cmteb_eval.cli import main
 
     assert main(["run", "--reranker", str(tiny_reranker), "--tasks", "DemoSTSEn", "--output-dir", str(tmp_path)]) == 1
     assert "needs an embedder" in capsys.readouterr().err
@@ -114,7 +115,7 @@ def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert
     embedder = load_embedder(tiny_bert, pooling="cls", device="cpu")
     reranker = load_reranker(spread_reranker, device="cpu")
     k = 4
-    stage1, final = retrieval.runs(EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=k), spec, data)
+    stage1, final = retrieval.runs(embedder, reranker, spec, data, RunOptions(rerank_top_k=k))
     text_of = dict(zip(data.corpus_ids, data.corpus_texts))
     for qid, query in zip(data.query_ids, data.query_texts):
         ids = list(stage1[qid])
@@ -128,7 +129,7 @@ def test_retrieve_then_rerank_orders_the_top_k_by_cross_encoder_scores(tiny_bert
         # noise below 1e-5 may order either way)
         assert all(expected[a] >= expected[b] - 1e-5 for a, b in zip(ranked, ranked[1:]))
 
-    result = retrieval.evaluate(spec, "test", [], EvaluatedModel(embedder=embedder, reranker=reranker, rerank_top_k=k))
+    result = retrieval.evaluate(spec, "test", [], ModelPair(embedder, reranker), RunOptions(rerank_top_k=k))
     assert "stage1_ndcg_at_10" in result.scores and "ndcg_at_10" in result.scores
     assert result.scores["stage1_ndcg_at_10"] == metrics.retrieval_metrics(data.qrels, stage1)[0]["ndcg_at_10"]
     assert result.scores["ndcg_at_10"] == metrics.retrieval_metrics(data.qrels, final)[0]["ndcg_at_10"]

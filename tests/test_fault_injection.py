@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval.results.write import read_result
+from cmteb_eval.results.read import read_result
 from conftest import write_tiny_bert
 from reliability_helpers import write_sts_task
 
@@ -191,7 +191,7 @@ def overflowing_model(tmp_path_factory) -> Path:
 
 
 def test_fp16_overflow_is_reported_and_retried_in_fp32(overflowing_model, tmp_path, capsys):
-    from cmteb_eval.cli.main import main
+    from cmteb_eval.cli import main
 
     base = ["run", "--model", str(overflowing_model), "--pooling", "cls", "--device", "cpu", "--tasks", "DemoSTSEn"]
     assert main([*base, "--dtype", "float16", "--output-dir", str(tmp_path / "a")]) == 1

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 from cmteb_eval.run import resume
 from cmteb_eval.models.cache import EmbeddingCache, namespace_id, text_hash
 from cmteb_eval.errors import UserError
-from cmteb_eval.results.write import items_problem, read_result
+from cmteb_eval.results.items import items_problem
+from cmteb_eval.results.read import read_result
 from cmteb_eval.run.runner import run_tasks
-from cmteb_eval.tasks.card import SCORING, load_card
+from cmteb_eval.tasks.card import load_card
+from cmteb_eval.tasks.types import SCORING
 from conftest import write_tiny_bert
 from generated_cases import (FAST, FOLDER, FULL, MISSING, MODEL_MUTATIONS, SCORING_KEYS, SCORING_VALUES, SLOW, case, cli_arguments,
                              lost, mutate_model, summary, sweep, wrong)

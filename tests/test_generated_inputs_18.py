@@ -18,9 +18,9 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from cmteb_eval.run import resume
+from cmteb_eval.run import config, resume
 from cmteb_eval.errors import DataFormatError, DataNotFoundError, UserError
-from cmteb_eval.results.write import MAX_NAME, safe_name
+from cmteb_eval.results.naming import MAX_NAME, safe_name
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
 from helpers_18 import CLASS_ROWS, STS_ROWS, both, count_reporter, finishes_within, write_card, write_jsonl
@@ -189,7 +189,7 @@ def _layouts(tmp_path_factory, arrangement) -> None:
             raise value
         return value
 
-    fingerprint = outcome(lambda: resume.data_fingerprint(spec, dirs))
+    fingerprint = outcome(lambda: config.data_fingerprint(spec, dirs))
     data_module.read_table, ranking_module.read_table = recording, recording
     try:
         loaded = outcome(lambda: _load_all(spec, dirs))

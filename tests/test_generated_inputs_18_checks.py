@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cmteb_eval.results import integrity
 from cmteb_eval.run import resume
 from cmteb_eval.errors import UserError
-from cmteb_eval.results.write import read_result
+from cmteb_eval.results.read import read_result
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
 from helpers_18 import both, count_reporter, finishes_within, write_card, write_jsonl
@@ -172,7 +172,8 @@ test_pair_labels, test_pair_labels_wide = both(labels=st.lists(st.sampled_from([
 
 def _name_lengths(tmp_path_factory, name, split) -> None:
     from cmteb_eval.errors import TaskCardError
-    from cmteb_eval.results.write import result_path, write_json_atomic
+    from cmteb_eval.results.naming import result_path
+    from cmteb_eval.results.write import write_json_atomic
 
     COUNTS["name lengths"] += 1
     folder = tmp_path_factory.mktemp("names")

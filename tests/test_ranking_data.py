@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from cmteb_eval.models.pair import ModelPair
 from cmteb_eval.errors import DataFormatError, DataNotFoundError
 from cmteb_eval.data.ranking import load_reranking, load_retrieval
 from cmteb_eval.tasks.registry import Registry
@@ -115,7 +116,7 @@ def test_identical_texts_are_encoded_once(tmp_path, tiny_bert):
     seen = []
     original = embedder._encode_unique
     embedder._encode_unique = lambda texts: seen.append(list(texts)) or original(texts)
-    reranking.evaluate(Registry.load().task("T2Reranking"), "dev", [tmp_path], embedder)
+    reranking.evaluate(Registry.load().task("T2Reranking"), "dev", [tmp_path], ModelPair(embedder=embedder))
     assert sorted(len(batch) for batch in seen) == [1, 4]  # one distinct query; mat, a cat, dog, hi
 
 

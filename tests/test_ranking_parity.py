@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from cmteb_eval.evaluators import reranking
-from cmteb_eval.models.pair import EvaluatedModel
+from cmteb_eval.evaluators.base import RunOptions
 from cmteb_eval.data.ranking import RerankingData, RerankingQuery
 from cmteb_eval.tasks.registry import Registry
 from cmteb_eval.run.runner import evaluate_task
@@ -126,7 +126,7 @@ def test_reranking_v1_equals_mteb_1x(qbqtc, minilm, sentence_transformer):
     from ranking_reference import mteb1_reranking
 
     registry, rerank, _ = qbqtc
-    ours = evaluate_task(registry.task("QbqtcReranking"), EvaluatedModel(embedder=minilm, protocol="v1"), [])["dev"]
+    ours = evaluate_task(registry.task("QbqtcReranking"), minilm, [], RunOptions(protocol="v1"))["dev"]
     reference = mteb1_reranking(rerank, sentence_transformer)
     assert ours.scores["map"] == pytest.approx(reference["map"], abs=1e-9)
     assert ours.scores["mrr"] == pytest.approx(reference["mrr"], abs=1e-9)
@@ -138,7 +138,7 @@ def test_reranking_v2_equals_mteb_2(qbqtc, minilm, sentence_transformer):
     from ranking_reference import mteb2_reranking
 
     registry, rerank, _ = qbqtc
-    ours = evaluate_task(registry.task("QbqtcReranking"), EvaluatedModel(embedder=minilm, protocol="v2"), [])["dev"]
+    ours = evaluate_task(registry.task("QbqtcReranking"), minilm, [], RunOptions(protocol="v2"))["dev"]
     reference = mteb2_reranking(rerank, sentence_transformer)
     for metric in ("map_at_1000", "mrr_at_10", "ndcg_at_10", "map_at_10"):
         assert ours.scores[metric] == pytest.approx(reference[metric], abs=MTEB2_ROUNDING), metric
@@ -149,7 +149,7 @@ def test_retrieval_equals_mteb_2(qbqtc, minilm, sentence_transformer):
     from ranking_reference import mteb2_retrieval
 
     registry, _, tables = qbqtc
-    ours = evaluate_task(registry.task("QbqtcRetrieval"), EvaluatedModel(embedder=minilm), [])["dev"]
+    ours = evaluate_task(registry.task("QbqtcRetrieval"), minilm, [])["dev"]
     reference = mteb2_retrieval(*tables, sentence_transformer)
     for k in (1, 3, 10, 100, 1000):
         for metric in ("ndcg", "map", "mrr", "recall", "precision"):

@@ -3,7 +3,8 @@ import pytest
 
 from cmteb_eval.errors import TaskCardError, UnknownNameError
 from cmteb_eval.tasks.registry import Registry
-from cmteb_eval.tasks.card import TASK_TYPES, load_card
+from cmteb_eval.tasks.card import load_card
+from cmteb_eval.tasks.types import TASK_TYPES
 
 
 @pytest.fixture(scope="module")

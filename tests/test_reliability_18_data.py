@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cmteb_eval.run import resume
+from cmteb_eval.run import config, resume
 from cmteb_eval.data.tables import load_split
 from cmteb_eval.errors import DataFormatError, TaskCardError
 from cmteb_eval.data.ranking import load_retrieval
 from cmteb_eval.tasks.registry import Registry
-from cmteb_eval.results.write import read_result
+from cmteb_eval.results.read import read_result
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
 from helpers_18 import CLASS_ROWS, PAIR_ROWS, STS_ROWS, finishes_within, retrieval_files, write_card, write_jsonl
@@ -51,9 +51,9 @@ def test_a_symlinked_qrels_folder_is_hashed(tmp_path):
     for name in ("corpus.jsonl", "queries.jsonl"):
         shutil.copy(tmp_path / "real" / name, folder / name)
     (folder / "qrels").symlink_to(tmp_path / "real" / "qrels", target_is_directory=True)
-    before = resume.data_fingerprint(spec, [tmp_path / "data"])
+    before = config.data_fingerprint(spec, [tmp_path / "data"])
     write_jsonl(tmp_path / "real" / "qrels" / "test.jsonl", [{"query-id": "q0", "corpus-id": "d5", "score": 1}])
-    after = resume.data_fingerprint(spec, [tmp_path / "data"])
+    after = config.data_fingerprint(spec, [tmp_path / "data"])
     assert before["test"]["files"]["qrels"] != after["test"]["files"]["qrels"]
 
 
@@ -65,7 +65,7 @@ def test_a_local_dir_without_the_split_is_not_walked_or_hashed(tmp_path):
     os.mkfifo(big / "sub0" / "pipe")  # walking and hashing everything would block here
     card = write_card(tmp_path / "cards", "Elsewhere", "STS", local_dir=str(big))
     spec = load_card(card)
-    finished, fingerprint = finishes_within(lambda: resume.data_fingerprint(spec, []), 20, [big / "sub0" / "pipe"])
+    finished, fingerprint = finishes_within(lambda: config.data_fingerprint(spec, []), 20, [big / "sub0" / "pipe"])
     assert finished and fingerprint == {"test": {"hub": "cmteb-eval/tests@bundled", "subset": None}}
 
 
@@ -129,7 +129,7 @@ def test_the_fingerprint_hashes_exactly_the_files_the_loader_reads(tmp_path, mon
     from cmteb_eval.data.ranking import load_reranking
 
     spec, dirs = _layout(tmp_path, layout)
-    fingerprint = resume.data_fingerprint(spec, dirs)
+    fingerprint = config.data_fingerprint(spec, dirs)
     reads = _recording_reads(monkeypatch)
     for split in [*spec.eval_splits, *(["train"] if spec.type == "Classification" else [])]:
         if spec.type == "Retrieval":
@@ -308,5 +308,5 @@ def test_spec_replace_keeps_working_with_the_fingerprint(tmp_path):
     """A spec changed in code (dataclasses.replace) is searched like a loaded one."""
     spec = load_card(write_sts_task(tmp_path, "Rep"))
     moved = replace(spec, dataset=replace(spec.dataset, local_dir=None))
-    assert resume.data_fingerprint(moved, [])["test"]["hub"] == "cmteb-eval/tests@bundled"
-    assert resume.data_fingerprint(spec, [])["test"]["layout"] == "rows"
+    assert config.data_fingerprint(moved, [])["test"]["hub"] == "cmteb-eval/tests@bundled"
+    assert config.data_fingerprint(spec, [])["test"]["layout"] == "rows"

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from cmteb_eval.cli.main import main
+from cmteb_eval.cli import main
 from cmteb_eval.errors import ModelLoadError
-from cmteb_eval.results.write import safe_name
+from cmteb_eval.results.naming import safe_name
 from helpers_18 import tiny_bert_with_vocab, write_card, write_jsonl
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from cmteb_eval.cli.main import main
+from cmteb_eval.cli import main
 from cmteb_eval.tasks.registry import Registry
 
 ROWS = [

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cmteb_eval.models.pair import EvaluatedModel
+from cmteb_eval.evaluators.base import RunOptions
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
 from mutation_helpers import cli, write_reranking_task
@@ -107,15 +107,15 @@ def test_an_items_file_of_an_older_result_format_is_not_used_unchecked(tmp_path,
 def test_the_reranking_protocol_is_part_of_the_configuration(tmp_path):
     spec = load_card(write_reranking_task(tmp_path / "cards", "Rr"))
     out = tmp_path / "out"
-    run_tasks(EvaluatedModel(embedder=HashEmbedder(), protocol="v1"), "m", [spec], [], out, log=quiet)
+    run_tasks(HashEmbedder(), "m", [spec], [], out, log=quiet, options=RunOptions(protocol="v1"))
     logged = []
-    summary = run_tasks(EvaluatedModel(embedder=HashEmbedder(), protocol="v2"), "m", [spec], [], out,
-                        log=logged.append)
+    summary = run_tasks(HashEmbedder(), "m", [spec], [], out, log=logged.append,
+                        options=RunOptions(protocol="v2"))
     assert not summary.outcomes[0].skipped
     assert any('reranking_protocol: "v1" -> "v2"' in line for line in logged), logged
     assert "mteb 2.x" in json.loads((out / "m" / "Rr.json").read_text())["harness"]["protocol"]
     # no --protocol: the card's default (v1) again, which is another configuration than v2
-    again = run_tasks(EvaluatedModel(embedder=HashEmbedder()), "m", [spec], [], out, log=quiet)
+    again = run_tasks(HashEmbedder(), "m", [spec], [], out, log=quiet)
     assert not again.outcomes[0].skipped
 
 

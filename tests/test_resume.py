@@ -13,7 +13,7 @@ import pytest
 from cmteb_eval.results import integrity
 from cmteb_eval.run import resume
 from cmteb_eval.errors import UserError
-from cmteb_eval.results.write import read_result
+from cmteb_eval.results.read import read_result
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
 from reliability_helpers import HashEmbedder, write_sts_task

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmteb_eval.errors import UserError
-from cmteb_eval.results.write import MAX_NAME, result_path, safe_name
+from cmteb_eval.results.naming import MAX_NAME, result_path, safe_name
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -127,7 +127,7 @@ def test_the_pickle_scan_catches_what_it_should(tmp_path):
 def test_remote_code_is_off_by_default_and_recorded(tiny_bert, tmp_path):
     import json
 
-    from cmteb_eval.cli.main import main
+    from cmteb_eval.cli import main
 
     assert main(["run", "--model", str(tiny_bert), "--pooling", "cls", "--tasks", "DemoSTSEn",
                  "--output-dir", str(tmp_path)]) == 0

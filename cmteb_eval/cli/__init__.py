@@ -1,3 +1,8 @@
-"""TODO"""
+"""Layer 8, the command line: argument parsing and the commands, and nothing else. ``main.py`` builds
+the parser and dispatches; ``run.py``, ``tasks.py``, ``cache.py`` and ``report.py`` hold the
+commands, each calling the layers below (``run/`` to evaluate, ``report/`` to read results).
+``cmteb_eval.cli:main`` is the console script; ``run_main`` is ``python run_eval.py``.
+"""
 
-from .main import main, packaged_minilm, run_main  # noqa: F401  (the console script is cmteb_eval.cli:main)
+from ..run.setup import packaged_minilm  # noqa: F401  (the default model, as before)
+from .main import main, run_main  # noqa: F401

@@ -1,5 +1,5 @@
 """Subcommands that turn result files into answers: ``table``, ``reproduce``, ``compare``,
-``check`` and ``plot`` (registered by cli.py)."""
+``check`` and ``plot`` (registered by main.py); the work is the report layer's (``report/``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ import sys
 
 from ..errors import UserError
 from ..report.outputs import check_target, emit, write_text
+from ..report.formats import FORMATS, output_format
+from .args import split_names
 
 TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types")
-
-
-def _split_names(values) -> list[str]:
-    return [name for value in values or [] for name in value.replace(",", " ").split() if name]
-
 
 def add_report_parsers(commands) -> None:
     table = commands.add_parser("table", help="leaderboard tables (C-MTEB, MTEB, reranking, per type) from result files")
@@ -28,7 +25,8 @@ def add_report_parsers(commands) -> None:
                             "default: cmteb and types)")
     table.add_argument("--tasks", nargs="+", action="extend", help="tasks of the per-type tables (default: all found)")
     table.add_argument("--benchmark", action="append", default=[], help="tasks of the per-type tables from a benchmark")
-    table.add_argument("--format", default="markdown", choices=["markdown", "csv", "html", "latex"])
+    table.add_argument("--format", choices=list(FORMATS),
+                       help="default: the one of --output's extension (.md, .csv, .html, .tex), else markdown")
     table.add_argument("--sort", help="sort rows by this column (e.g. Avg, STS, Model)")
     table.add_argument("--ascending", action="store_true", help="sort ascending (default: descending)")
     table.add_argument("--output", help="write to this file instead of printing")
@@ -95,7 +93,7 @@ def _load_models(paths, registry, published=None):
             models.extend(load_path(path, registry))
     if published is not None:
         models.extend(all_published_models(registry) if not published
-                      else [published_model(name, registry) for name in _split_names(published)])
+                      else [published_model(name, registry) for name in split_names(published)])
     return models
 
 
@@ -130,7 +128,8 @@ def _check_test_arguments(args) -> None:
 
 def command_table(args: argparse.Namespace) -> int:
     from ..report import tables as T
-    from ..tasks.card import TASK_TYPES
+    from ..report.scores import task_types as types_of
+    from ..tasks.types import TASK_TYPES
 
     if not args.paths and args.published is None and not args.card:
         raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
@@ -138,13 +137,10 @@ def command_table(args: argparse.Namespace) -> int:
         check_target(args.output)
     registry = _registry(args.task_file)
     models = _load_models(args.paths, registry, args.published)
-    task_types = {name: spec.type for name, spec in registry.tasks.items()}
-    for model in models:
-        for task, entry in model.tasks.items():
-            task_types.setdefault(task, entry.task_type)
+    task_types = types_of(models, registry)
     wanted = args.tables or ["cmteb", "types"]
     cmteb_tasks = list(registry.benchmark("cmteb").tasks)
-    chosen = _split_names(args.tasks)
+    chosen = split_names(args.tasks)
     for bench in args.benchmark:
         chosen += list(registry.benchmark(bench).tasks)
     found = list(dict.fromkeys(t for m in models for t in m.tasks))
@@ -177,7 +173,7 @@ def command_table(args: argparse.Namespace) -> int:
     if args.sort and not any(args.sort.lower() in [c.lower() for c in ("Model", *t.frame.columns)] for t in out):
         raise UserError(f"No table has a column {args.sort!r}.", "Sort by Model, Avg or a task or type column.")
     notes = [f"{m.label}: {note}" for m in models for note in m.notes]
-    text = T.render(out, args.format)
+    text = T.render(out, output_format(args.format, args.output).name)
     _write_or_print(text, args.output)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -217,7 +213,7 @@ def command_compare(args: argparse.Namespace) -> int:
             check_target(target)
     registry = _registry()
     baseline = _load_single(args.models[0], "baseline", registry)
-    results = [compare(baseline, _load_single(path, "candidate", registry), _split_names(args.tasks) or None,
+    results = [compare(baseline, _load_single(path, "candidate", registry), split_names(args.tasks) or None,
                        args.method, args.resamples, args.seed, args.alpha,
                        "none" if args.no_correction else "holm") for path in args.models[1:]]
     text = "\n\n".join(report(r) for r in results) + "\n"
@@ -240,7 +236,7 @@ def command_check(args: argparse.Namespace) -> int:
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
     baseline = _load_single(args.baseline, "baseline", registry)
     candidate = _load_single(args.candidate, "candidate", registry)
-    result = check(baseline, candidate, _split_names(args.tasks) or None, default, per_task)
+    result = check(baseline, candidate, split_names(args.tasks) or None, default, per_task)
     print(result.report())
     return result.exit_code
 
@@ -250,7 +246,7 @@ def command_plot(args: argparse.Namespace) -> int:
 
     plots.check_output(args.output)  # before any work
     registry = _registry()
-    tasks = _split_names(args.tasks) or None
+    tasks = split_names(args.tasks) or None
     if args.kind == "delta":
         from ..report.compare import compare
 
@@ -267,14 +263,12 @@ def command_plot(args: argparse.Namespace) -> int:
         if not models:
             raise UserError("No models to plot.", "Pass results folders (or --published for the types chart).")
         if args.kind == "types":
-            task_types = {name: spec.type for name, spec in registry.tasks.items()}
-            for model in models:
-                for task, entry in model.tasks.items():
-                    task_types.setdefault(task, entry.task_type)
+            from ..report.scores import task_types
+
             # by default the tasks of the user's runs (published references are compared on those)
             runs = [m for m in models if m.origin == "run"] or models
             universe = tasks or list(dict.fromkeys(t for m in runs for t in m.tasks))
-            path = plots.type_bars(models, task_types, universe, args.output, args.title)
+            path = plots.type_bars(models, task_types(models, registry), universe, args.output, args.title)
         else:
             path = plots.score_speed(models, args.output, tasks, args.title)
     print(f"Wrote {path}")

@@ -1,5 +1,5 @@
 """Which local files a task's split is read from: the one search that every loader and the
-data fingerprint (resume.py) share, so that the fingerprint hashes exactly the files read.
+data fingerprint (run/config.py) share, so that the fingerprint hashes exactly the files read.
 
 Folders are searched in order: the card's ``dataset.local_dir``, then ``DIR/<Task>`` for
 each ``--data-dir``. In each folder a file is ``<stem>.jsonl``, ``.parquet`` or ``.csv``
@@ -25,6 +25,7 @@ from typing import Any, Sequence
 from ..errors import DataFormatError
 from ..files import NotARegularFile, check_regular, file_sha256
 from ..tasks.card import TaskSpec
+from ..tasks.types import TYPES
 
 SUFFIXES = (".jsonl", ".parquet", ".csv")
 RETRIEVAL_ROLES = ("corpus", "queries", "qrels")
@@ -104,18 +105,16 @@ def find_reranking(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path]) 
 
 
 def split_files(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path]) -> SplitFiles | None:
-    """The local files the task's loader reads for ``split``; None when it goes to the hub."""
-    if spec.type == "Retrieval":
-        return find_retrieval(spec, split, data_dirs)
-    if spec.type == "Reranking":
-        return find_reranking(spec, split, data_dirs)
-    return find_rows(spec, split, data_dirs)
+    """The local files the task's loader reads for ``split`` (the layout is the type table's); None when
+    it goes to the hub."""
+    find = {"retrieval": find_retrieval, "reranking": find_reranking, "rows": find_rows}[TYPES[spec.type].layout]
+    return find(spec, split, data_dirs)
 
 
 def splits_read(spec: TaskSpec) -> list[str]:
-    """Every split a task reads: its eval splits, and the train split of a Classification task."""
+    """Every split a task reads: its eval splits, and the train split of a type that trains (Classification)."""
     splits = list(spec.eval_splits)
-    if spec.type == "Classification":
+    if TYPES[spec.type].train_split:
         train = spec.dataset.train_split or "train"
         if train not in splits:
             splits.append(train)

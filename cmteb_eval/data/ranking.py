@@ -7,11 +7,8 @@ Retrieval, offline layout (BEIR's and mteb's hub copies; ``--data-dir DIR``, sea
     DIR/<Task>/qrels/<split>.jsonl  query-id, corpus-id, score
 
 (``.parquet`` and ``.csv`` too). The card's [columns] names are accepted as
-well (C-MTEB's ``qid``/``pid``). On the hub, C-MTEB keeps corpus and queries in
-one dataset (splits ``corpus`` and ``queries``) and the qrels in a separate
-``<name>-qrels`` dataset (card: ``qrels_hub_id``, ``qrels_revision``); without
-``qrels_hub_id`` the mteb 2 layout is read (configs ``corpus``, ``queries``,
-``default``/``qrels``).
+well as the usual ones (``tables.FALLBACK_COLUMNS``: C-MTEB's ``qid``/``pid``...). The
+hub's two layouts are read by ``hub.py``.
 
 Reranking: C-MTEB/MTEB keep one row per query (``query``, ``positive`` list,
 ``negative`` list): ``DIR/<Task>/<split>.jsonl`` as for every other task. The
@@ -27,24 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .tables import Table, column, load_from_hub, load_split, offline_mode, read_rows, read_table, text_column
-from .locate import SplitFiles, find_reranking, find_retrieval, tried_paths
 from ..errors import DataFormatError, DataNotFoundError
+from ..tasks.card import TaskSpec, scoring_settings
 from .checks import check_computable, check_qrels_refs, check_unique_ids
-from ..tasks.card import TaskSpec
-
-# Column names tried, in order, after the card's own mapping.
-FALLBACK_COLUMNS = {
-    "corpus_id": ("id", "_id", "corpus-id"),
-    "corpus_text": ("text",),
-    "corpus_title": ("title",),
-    "query_id": ("id", "_id", "query-id"),
-    "query_text": ("text",),
-    "qrel_query_id": ("query-id", "qid", "query_id"),
-    "qrel_corpus_id": ("corpus-id", "pid", "corpus_id", "doc-id"),
-    "qrel_score": ("score", "label", "relevance"),
-}
-
+from .hub import hub_retrieval_tables
+from .locate import SplitFiles, find_reranking, find_retrieval, tried_paths
+from .tables import Columns, column, load_split, read_rows, read_table, text_column
 
 @dataclass
 class RetrievalData:
@@ -80,15 +65,6 @@ class RerankingData:
 # ---------------------------------------------------------------- helpers
 
 
-def _pick(table: Table, spec: TaskSpec, role: str, source: str) -> list[Any]:
-    for name in (spec.column(role), *FALLBACK_COLUMNS.get(role, ()), role):
-        if name in table:
-            return table[name]
-    raise DataFormatError(
-        f"Task {spec.name}: column {spec.column(role)!r} (role '{role}') is missing in {source}; it has {sorted(table)}.",
-        f"Rename the column, or map it in the task card under [columns] {role} = \"...\".")
-
-
 def _ids(values: list[Any], spec: TaskSpec, role: str, source: str) -> list[str]:
     out = []
     for index, value in enumerate(values):
@@ -99,10 +75,10 @@ def _ids(values: list[Any], spec: TaskSpec, role: str, source: str) -> list[str]
     return out
 
 
-def _qrels(table: Table, spec: TaskSpec, source: str) -> dict[str, dict[str, float]]:
-    qids = _ids(_pick(table, spec, "qrel_query_id", source), spec, "qrel_query_id", source)
-    pids = _ids(_pick(table, spec, "qrel_corpus_id", source), spec, "qrel_corpus_id", source)
-    raw = _pick(table, spec, "qrel_score", source)
+def _qrels(table: Columns, spec: TaskSpec, source: str) -> dict[str, dict[str, float]]:
+    qids = _ids(column(table, spec, "qrel_query_id", source), spec, "qrel_query_id", source)
+    pids = _ids(column(table, spec, "qrel_corpus_id", source), spec, "qrel_corpus_id", source)
+    raw = column(table, spec, "qrel_score", source)
     qrels: dict[str, dict[str, float]] = {}
     for index, (qid, pid, value) in enumerate(zip(qids, pids, raw)):
         try:
@@ -118,27 +94,23 @@ def _qrels(table: Table, spec: TaskSpec, source: str) -> dict[str, dict[str, flo
     return qrels
 
 
-def _corpus(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
-    ids = _ids(_pick(table, spec, "corpus_id", source), spec, "corpus_id", source)
-    texts = text_column(_pick(table, spec, "corpus_text", source), spec, "corpus_text", source)
-    titles = None
-    for name in (spec.column("corpus_title"), "title"):
-        if name in table:
-            titles = table[name]
-            break
+def _corpus(table: Columns, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
+    ids = _ids(column(table, spec, "corpus_id", source), spec, "corpus_id", source)
+    texts = text_column(column(table, spec, "corpus_text", source), spec, "corpus_text", source)
+    titles = column(table, spec, "corpus_title", source, required=False)
     if titles is not None:  # mteb: "title text", stripped, when a title is present
         texts = [(f"{t} {x}").strip() if isinstance(t, str) and t else x for t, x in zip(titles, texts)]
     check_unique_ids(ids, what="corpus id", task=spec.name, source=source)
     return ids, texts
 
 
-def _queries(table: Table, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
-    ids = _ids(_pick(table, spec, "query_id", source), spec, "query_id", source)
-    texts = text_column(_pick(table, spec, "query_text", source), spec, "query_text", source)
+def _queries(table: Columns, spec: TaskSpec, source: str) -> tuple[list[str], list[str]]:
+    ids = _ids(column(table, spec, "query_id", source), spec, "query_id", source)
+    texts = text_column(column(table, spec, "query_text", source), spec, "query_text", source)
     return ids, texts
 
 
-def _read_tables(found: SplitFiles) -> dict[str, Table]:
+def _read_tables(found: SplitFiles) -> dict[str, Columns]:
     """The tables of the files the search found (exactly those the data fingerprint hashed)."""
     return {role: read_table(path) for role, path in found.files.items()}
 
@@ -146,47 +118,6 @@ def _read_tables(found: SplitFiles) -> dict[str, Table]:
 def _tried(spec: TaskSpec, split: str, data_dirs, extra: str = "") -> list[Path]:
     stems = ["corpus", "queries", "qrels/{split}"] + ([extra] if extra else [])
     return tried_paths(spec, split, data_dirs, stems)
-
-
-def _hub_split(hub_id: str, config: str | None, revision: str, split: str) -> str:
-    from datasets import get_dataset_split_names
-
-    names = get_dataset_split_names(hub_id, config_name=config, revision=revision)
-    if split in names:
-        return split
-    if len(names) == 1:
-        return names[0]
-    raise DataFormatError(f"{hub_id} ({config}) has no split {split!r} (it has {names}).",
-                          "Fix eval_splits in the task card.")
-
-
-def _hub_retrieval_tables(spec: TaskSpec, split: str, tried: list[Path], with_top_ranked: bool = False) -> dict[str, Table]:
-    ds = spec.dataset
-    if ds.qrels_hub_id:  # C-MTEB: corpus/queries splits of one dataset, qrels in <name>-qrels
-        return {
-            "corpus": load_from_hub(spec, "corpus", tried),
-            "queries": load_from_hub(spec, "queries", tried),
-            "qrels": load_from_hub(spec, split, tried, hub_id=ds.qrels_hub_id,
-                                   revision=ds.qrels_revision or "main"),
-        }
-    tables = {}
-    configs = {"corpus": "corpus", "queries": "queries", "qrels": "default"}
-    if with_top_ranked:
-        configs["top_ranked"] = "top_ranked"
-    for name, config in configs.items():
-        if offline_mode():
-            load_from_hub(spec, split, tried)  # raises the standard "hub is off" error
-        try:
-            hub_split = _hub_split(ds.hub_id, config, ds.revision, split)
-        except DataFormatError:
-            raise
-        except Exception:
-            if name == "qrels":
-                config, hub_split = "qrels", split
-            else:
-                hub_split = split
-        tables[name] = load_from_hub(spec, hub_split, tried, subset=config)
-    return tables
 
 
 # ---------------------------------------------------------------- retrieval
@@ -213,14 +144,14 @@ def load_retrieval(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] =
     if found is not None:
         tables, source = _read_tables(found), str(found.folder)
     else:
-        tables = _hub_retrieval_tables(spec, split, _tried(spec, split, data_dirs))
+        tables = hub_retrieval_tables(spec, split, _tried(spec, split, data_dirs))
         source = f"{spec.dataset.hub_id}@{spec.dataset.revision}"
         if spec.dataset.qrels_hub_id:
             source += f" + {spec.dataset.qrels_hub_id}@{spec.dataset.qrels_revision or 'main'}"
     corpus_ids, corpus_texts = _corpus(tables["corpus"], spec, source)
     query_ids, query_texts = _queries(tables["queries"], spec, source)
     qrels = _qrels(tables["qrels"], spec, source)
-    if not spec.scoring.get("allow_dangling_qrels", False):
+    if not scoring_settings(spec)["allow_dangling_qrels"]:
         _check_references(spec, source, query_ids, corpus_ids, qrels)
     known_queries = set(query_ids)
     qrels = {qid: docs for qid, docs in qrels.items() if qid in known_queries}
@@ -252,7 +183,7 @@ def _list_column(values: list[Any], spec: TaskSpec, role: str, source: str) -> l
     return out
 
 
-def reranking_from_rows(spec: TaskSpec, split: str, table: Table, source: str) -> RerankingData:
+def reranking_from_rows(spec: TaskSpec, split: str, table: Columns, source: str) -> RerankingData:
     """C-MTEB/MTEB layout: one row per query. Rows without a positive or a negative are
     dropped (as both mteb 1.x and mteb 2 do); candidate ids follow mteb 2's conversion
     (``apositive_<split>_query<i>_<j>``, ``negative_...``) so v2 ties resolve as in mteb."""
@@ -278,7 +209,7 @@ def reranking_from_rows(spec: TaskSpec, split: str, table: Table, source: str) -
     return RerankingData(out, "cmteb", source, skipped)
 
 
-def reranking_from_tables(spec: TaskSpec, tables: dict[str, Table], source: str) -> RerankingData:
+def reranking_from_tables(spec: TaskSpec, tables: dict[str, Columns], source: str) -> RerankingData:
     """mteb 2 layout: corpus, queries, qrels and a candidate list per query (top_ranked)."""
     if "top_ranked" not in tables:
         raise DataFormatError(f"Task {spec.name}: {source} has corpus, queries and qrels but no top_ranked "
@@ -321,9 +252,9 @@ def load_reranking(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] =
         return reranking_from_rows(spec, split, read_rows(spec, split, path), str(path))
     if found is not None:
         return reranking_from_tables(spec, _read_tables(found), str(found.folder))
-    if spec.scoring.get("data_layout") == "mteb2":
+    if scoring_settings(spec)["data_layout"] == "mteb2":
         tried = _tried(spec, split, data_dirs, extra="top_ranked/{split}")
-        tables = _hub_retrieval_tables(spec, split, tried, with_top_ranked=True)
+        tables = hub_retrieval_tables(spec, split, tried, with_top_ranked=True)
         return reranking_from_tables(spec, tables, f"{spec.dataset.hub_id}@{spec.dataset.revision}")
     try:
         table, source = load_split(spec, split, data_dirs)

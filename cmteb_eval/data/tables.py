@@ -5,9 +5,9 @@ Local layout (``--data-dir DIR``, repeatable, searched in order)::
     DIR/<Task>/<split>.jsonl     (or .parquet, .csv), with the hub dataset's column names
 
 A card's ``dataset.local_dir`` (data shipped beside the card) is searched first,
-as ``local_dir/<split>.jsonl``; the search itself is ``data_files.find_rows``, the one the
-data fingerprint uses. Data is returned as a column table (``dict[column, list]``);
-evaluators pick columns with :func:`column`.
+as ``local_dir/<split>.jsonl``; the search itself is ``locate.find_rows``, the one the
+data fingerprint uses; the hub is ``hub.py``. Data is returned as ``Columns``
+(``dict[column, list]``); evaluators pick a logical column with :func:`column`.
 """
 
 from __future__ import annotations
@@ -15,22 +15,31 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from .locate import SUFFIXES, find_rows, search_folders
-from ..errors import DataFormatError, DataNotFoundError
+from ..errors import DataFormatError
 from ..files import open_regular
 from ..tasks.card import TaskSpec
+from .hub import load_from_hub
+from .locate import SUFFIXES, find_rows, search_folders
 
-Table = dict[str, list[Any]]
+Columns = dict[str, list[Any]]  # a data file's content: column name -> values
 
-
-def offline_mode() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or \
-        os.environ.get("HF_DATASETS_OFFLINE", "0") not in ("0", "", "false")
+# Column names tried, in order, after the card's own mapping (BEIR's, mteb's and C-MTEB's names);
+# last comes the role's own name, so that one card reads both the hub layout (e.g. Ocnli's
+# ``sent1``) and a one-pair-per-row mirror that uses the logical names (``sentence1``).
+FALLBACK_COLUMNS = {
+    "corpus_id": ("id", "_id", "corpus-id"),
+    "corpus_text": ("text",),
+    "corpus_title": ("title",),
+    "query_id": ("id", "_id", "query-id"),
+    "query_text": ("text",),
+    "qrel_query_id": ("query-id", "qid", "query_id"),
+    "qrel_corpus_id": ("corpus-id", "pid", "corpus_id", "doc-id"),
+    "qrel_score": ("score", "label", "relevance"),
+}
 
 
 class UntypedTable(dict):
@@ -62,7 +71,7 @@ def _decode(raw: bytes, path: Path, line_number: int | None = None) -> str:
                               f"{raw[exc.start:exc.start + 1].hex()}).", "Re-save the file as UTF-8.") from None
 
 
-def _read_jsonl(path: Path) -> Table:
+def _read_jsonl(path: Path) -> Columns:
     rows = []
     with open_regular(path) as handle:
         for number, raw in enumerate(handle, 1):
@@ -84,7 +93,7 @@ def _read_jsonl(path: Path) -> Table:
     return {c: [row.get(c) for row in rows] for c in columns}
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path) -> Columns:
     """Read one local data file into a column table; malformed files raise DataFormatError.
 
     Only regular files are opened (a FIFO named as a data file is refused, never waited on).
@@ -116,7 +125,7 @@ def tried_rows(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path]) -> l
     return [folder / f"{split}{suffix}" for folder in search_folders(spec, data_dirs) for suffix in SUFFIXES]
 
 
-def read_rows(spec: TaskSpec, split: str, path: Path) -> Table:
+def read_rows(spec: TaskSpec, split: str, path: Path) -> Columns:
     """One split's file as a table; an empty file is an error."""
     table = read_table(path)
     if not table or not next(iter(table.values())):
@@ -124,7 +133,7 @@ def read_rows(spec: TaskSpec, split: str, path: Path) -> Table:
     return table
 
 
-def load_split(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> tuple[Table, str]:
+def load_split(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ()) -> tuple[Columns, str]:
     """The task's split as a column table, and where it came from (a path or hub id@rev)."""
     found = find_rows(spec, split, data_dirs)
     if found is not None:
@@ -133,42 +142,14 @@ def load_split(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] = ())
     return load_from_hub(spec, split, tried), f"{spec.dataset.hub_id}@{spec.dataset.revision}"
 
 
-def load_from_hub(spec: TaskSpec, split: str, tried: list[Path], hub_id: str | None = None,
-                  revision: str | None = None, subset: str | None = None) -> Table:
-    hub_id = hub_id or spec.dataset.hub_id
-    revision = revision or spec.dataset.revision
-    subset = subset if subset is not None else spec.dataset.subset
-    where = "\n  ".join(str(p) for p in tried) or "(no --data-dir given)"
-    hint = (f"Put the split at one of the local paths above (see README, 'Offline data'), "
-            f"pass --data-dir, or run with hub access to download {hub_id}@{revision}.")
-    if spec.dataset.local_dir is not None and spec.dataset.hub_id.startswith("cmteb-eval/"):
-        raise DataNotFoundError(f"Task {spec.name}: no data for split {split!r}. Tried:\n  {where}", hint)
-    if offline_mode():
-        raise DataNotFoundError(
-            f"Task {spec.name}: split {split!r} not found locally and the hub is off (HF_HUB_OFFLINE or "
-            f"HF_DATASETS_OFFLINE is set). Tried:\n  {where}", hint)
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "20")
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "60")
-    try:
-        import datasets
-
-        data = datasets.load_dataset(hub_id, subset, revision=revision, split=split)
-    except Exception as exc:
-        raise DataNotFoundError(
-            f"Task {spec.name}: split {split!r} not found locally, and loading {hub_id}@{revision} "
-            f"from the hub failed ({type(exc).__name__}: {str(exc)[:300]}). Tried:\n  {where}", hint) from None
-    return data.to_dict()
-
-
-def column(table: Table, spec: TaskSpec, role: str, source: str) -> list[Any]:
-    """The values of a logical column; the card's mapping first, then the role's own name.
-
-    The fallback lets one card read both the hub layout (e.g. Ocnli's ``sent1``)
-    and a one-pair-per-row mirror that uses the logical names (``sentence1``).
-    """
-    for name in (spec.column(role), role):
+def column(table: Columns, spec: TaskSpec, role: str, source: str, required: bool = True) -> list[Any] | None:
+    """The values of a logical column: the card's mapping first, then ``FALLBACK_COLUMNS``, then the
+    role's own name; a missing column is an error (None when not ``required``)."""
+    for name in (spec.column(role), *FALLBACK_COLUMNS.get(role, ()), role):
         if name in table:
             return table[name]
+    if not required:
+        return None
     raise DataFormatError(
         f"Task {spec.name}: column {spec.column(role)!r} (role '{role}') is missing in {source}; "
         f"it has {sorted(table)}.",

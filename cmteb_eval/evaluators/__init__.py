@@ -1,28 +1,6 @@
-"""Evaluators by task type. Each takes (spec, split, data_dirs, model) and returns a SplitResult."""
-
-from __future__ import annotations
-
-from typing import Callable
-
-from ..errors import NotYetSupportedError
-from ..tasks.card import TaskSpec
-from . import classification, clustering, pair_classification, reranking, retrieval, sts
-from .base import SplitResult
-
-EVALUATORS: dict[str, Callable[..., SplitResult]] = {
-    "STS": sts.evaluate,
-    "PairClassification": pair_classification.evaluate,
-    "Classification": classification.evaluate,
-    "Clustering": clustering.evaluate,
-    "Retrieval": retrieval.evaluate,
-    "Reranking": reranking.evaluate,
-}
-
-
-def evaluator_for(spec: TaskSpec) -> Callable[..., SplitResult]:
-    try:
-        return EVALUATORS[spec.type]
-    except KeyError:
-        raise NotYetSupportedError(
-            f"Task {spec.name}: {spec.type} tasks cannot be evaluated by this version of cmteb-eval yet.",
-            f"Supported now: {', '.join(EVALUATORS)}. Drop {spec.name} from --tasks or --benchmark.") from None
+"""Layer 4, evaluators: one module per task type (``sts``, ``pair_classification``,
+``classification``, ``clustering``, ``retrieval``, ``reranking``, with ``rerank_stage``), exact
+search (``search``), every metric definition (``metrics``) and what evaluators share (``base``:
+SplitResult, RunOptions, the lookup of a type's evaluator in the type table). Evaluators read
+data (``data/``) and call models through the small Protocols of ``models/protocol.py``.
+"""

@@ -32,19 +32,20 @@ import numpy as np
 
 from ..data.tables import UntypedTable, column, integer_cells, load_split, text_column
 from ..errors import DataFormatError
-from ..models.protocol import TEXT, Embedder
-from ..tasks.card import TaskSpec, scoring_defaults
-from .base import SplitResult, integer_settings
+from ..models.protocol import Embedder
+from ..tasks.card import TaskSpec, scoring_settings
+from ..tasks.items import make_items
+from ..tasks.types import TYPES, scoring_defaults
+from . import metrics
+from .base import RunOptions, SplitResult, embed_once
 
-DEFAULTS = scoring_defaults("Classification")  # declared in taskspec.SCORING
-PROTOCOL = ("mteb logistic regression (identical in mteb 1.x and 2.x): cumulative reshuffle of one index list "
-            "by RandomState(seed) per experiment, first samples_per_label rows per label, "
-            "LogisticRegression(max_iter, random_state=seed)")
+DEFAULTS = scoring_defaults("Classification")  # declared in the type table (tasks/types.py)
+PROTOCOL = TYPES["Classification"].protocol
 
 
 def settings(spec: TaskSpec) -> dict[str, int]:
     """The task's classification settings: card ``[scoring]`` over mteb's defaults."""
-    return integer_settings(spec, DEFAULTS)
+    return scoring_settings(spec)
 
 
 def undersample(labels: Sequence[Any], samples_per_label: int, n_experiments: int, seed: int) -> list[list[int]]:
@@ -61,14 +62,6 @@ def undersample(labels: Sequence[Any], samples_per_label: int, n_experiments: in
                 taken[labels[index]] += 1
         experiments.append(chosen)
     return experiments
-
-
-def embed_once(model: Embedder, texts: list[str], spec: TaskSpec) -> tuple[np.ndarray, list[int]]:
-    """Embed each distinct text once; returns the vectors and each input's row in them."""
-    rows: dict[str, int] = {}
-    positions = [rows.setdefault(text, len(rows)) for text in texts]
-    vectors = np.asarray(model.encode(list(rows), role=TEXT, task=spec))
-    return vectors, positions
 
 
 def _labels(values: list[Any], spec: TaskSpec, source: str) -> list[Any]:
@@ -101,7 +94,7 @@ def load_texts_and_labels(spec: TaskSpec, split: str, data_dirs) -> tuple[list[s
     return texts, labels, source
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:
     config = settings(spec)
     train_split = spec.dataset.train_split or "train"
     train_texts, train_labels, train_source = load_texts_and_labels(spec, train_split, data_dirs)
@@ -130,29 +123,9 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
         source=f"train: {train_source}; eval: {test_source}",
         protocol=f"{PROTOCOL}; samples_per_label={config['samples_per_label']}, "
                  f"n_experiments={config['n_experiments']}, seed={config['seed']}, max_iter={config['max_iter']}",
-        items={"label": list(test_labels), "correct_fraction": correct.tolist(),
-               "train_rows_per_experiment": [len(chosen) for chosen in experiments]},
+        items=make_items("Classification", label=list(test_labels), correct_fraction=correct.tolist(),
+                         train_rows_per_experiment=[len(chosen) for chosen in experiments]),
     )
-
-
-def experiment_scores(gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
-    """mteb's per-experiment metrics; ``ap`` only for a binary evaluation split with integer labels."""
-    from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
-
-    scores = {
-        "accuracy": accuracy_score(gold, predicted),
-        "f1": f1_score(gold, predicted, average="macro"),
-        "f1_weighted": f1_score(gold, predicted, average="weighted"),
-        "precision": precision_score(gold, predicted, average="macro", zero_division=0),
-        "precision_weighted": precision_score(gold, predicted, average="weighted", zero_division=0),
-        "recall": recall_score(gold, predicted, average="macro", zero_division=0),
-        "recall_weighted": recall_score(gold, predicted, average="weighted", zero_division=0),
-    }
-    # mteb scores AP on the hard 0/1 predictions; string labels have no such order, so no AP for them
-    if len(set(gold)) == 2 and all(isinstance(g, (int, np.integer)) for g in gold):
-        scores["ap"] = average_precision_score(gold, predicted, average="macro")
-        scores["ap_weighted"] = average_precision_score(gold, predicted, average="weighted")
-    return {k: float(v) for k, v in scores.items()}
 
 
 def run_experiments(train_vectors: list[np.ndarray], train_labels: list[list[Any]], test_vectors: np.ndarray,
@@ -167,7 +140,7 @@ def run_experiments(train_vectors: list[np.ndarray], train_labels: list[list[Any
         classifier.fit(vectors, labels)
         predicted = classifier.predict(test_vectors)
         predictions.append(predicted.tolist())
-        per_experiment.append(experiment_scores(test_labels, predicted))
+        per_experiment.append(metrics.classification_scores(test_labels, predicted))
     scores: dict[str, float] = {}
     for metric in per_experiment[0]:
         values = [s[metric] for s in per_experiment]

@@ -28,19 +28,19 @@ import numpy as np
 from ..data.tables import column, load_split
 from ..errors import DataFormatError
 from ..models.protocol import Embedder
-from ..tasks.card import TaskSpec, scoring_defaults
-from .base import SplitResult, integer_settings
-from .classification import embed_once
+from ..tasks.card import TaskSpec, scoring_settings
+from ..tasks.items import make_items
+from ..tasks.types import TYPES, scoring_defaults
+from . import metrics
+from .base import RunOptions, SplitResult, embed_once
 
-DEFAULTS = scoring_defaults("Clustering")  # declared in taskspec.SCORING
-PROTOCOL = ("mteb-legacy clustering (mteb 1.x = mteb 2.x AbsTaskClusteringLegacy): per set "
-            "MiniBatchKMeans(k = number of gold labels, batch_size, n_init='auto', random_state=seed), "
-            "V-measure averaged over sets")
+DEFAULTS = scoring_defaults("Clustering")  # declared in the type table (tasks/types.py)
+PROTOCOL = TYPES["Clustering"].protocol
 
 
 def settings(spec: TaskSpec) -> dict[str, int]:
     """The task's clustering settings: card ``[scoring]`` over mteb's defaults."""
-    return integer_settings(spec, DEFAULTS)
+    return scoring_settings(spec)
 
 
 def _hashable(value: Any, spec: TaskSpec, source: str, where: str) -> Any:
@@ -81,7 +81,6 @@ def load_sets(spec: TaskSpec, split: str, data_dirs) -> tuple[list[tuple[list[st
 def cluster_set(vectors: np.ndarray, gold: list[Any], *, batch_size: int = 500, seed: int = 42) -> float:
     """V-measure of mini-batch k-means (k = number of gold labels) on one set, as mteb computes it."""
     from sklearn.cluster import MiniBatchKMeans
-    from sklearn.metrics.cluster import v_measure_score
 
     n_clusters = len(set(gold))
     if n_clusters <= 1:
@@ -89,10 +88,10 @@ def cluster_set(vectors: np.ndarray, gold: list[Any], *, batch_size: int = 500, 
     model = MiniBatchKMeans(n_clusters=n_clusters, batch_size=batch_size, n_init="auto",
                             compute_labels=True, random_state=seed)
     model.fit(vectors)
-    return float(v_measure_score(gold, model.labels_.tolist()))
+    return metrics.v_measure(gold, model.labels_.tolist())
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:
     config = settings(spec)
     sets, source = load_sets(spec, split, data_dirs)
     all_texts = [text for texts, _ in sets for text in texts]
@@ -107,5 +106,5 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
                 "n_sets": float(len(sets))},
         source=source,
         protocol=f"{PROTOCOL}; batch_size={config['batch_size']}, seed={config['seed']}",
-        items={"v_measure_per_set": v_measures, "set_sizes": [len(texts) for texts, _ in sets]},
+        items=make_items("Clustering", v_measure_per_set=v_measures, set_sizes=[len(texts) for texts, _ in sets]),
     )

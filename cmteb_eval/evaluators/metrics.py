@@ -2,10 +2,14 @@
 
 All inputs are converted to float64 before any arithmetic. Conventions follow
 the reference implementation (mteb) so that the same inputs give the same
-numbers; where a tie rule matters it is stated beside the function.
+numbers; where a tie rule matters it is stated beside the function. This module
+imports nothing of the package (numpy and scipy; sklearn inside the functions that
+use its definitions), so the report layer may use it without the evaluators.
 """
 
 from __future__ import annotations
+
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -78,6 +82,20 @@ def pearson(x, y) -> float:
 def spearman(x, y) -> float:
     """Spearman's rho: Pearson's r of the average ranks (ties share their mean rank, as scipy)."""
     return pearson(average_ranks(x), average_ranks(y))
+
+
+def row_spearman(values: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """Spearman per row of two [rows, n] arrays (average ranks for ties), as scipy computes it for
+    one row; 0 for a row where either side is constant (a resample of tied items)."""
+    from scipy.stats import rankdata
+
+    x = rankdata(values, axis=1)
+    y = rankdata(gold, axis=1)
+    x -= x.mean(axis=1, keepdims=True)
+    y -= y.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (x * y).sum(axis=1) / denominator, 0.0)
 
 
 # ---------------------------------------------------------------- binary ranking
@@ -169,6 +187,36 @@ def pair_classification_metrics(labels, scores, higher_is_similar: bool = True) 
     }
 
 
+# ---------------------------------------------------------------- classification and clustering
+
+
+def classification_scores(gold: Sequence[Any], predicted: Sequence[Any]) -> dict[str, float]:
+    """mteb's metrics of one classifier's predictions; ``ap`` only for a binary evaluation split with
+    integer labels (mteb scores AP on the hard 0/1 predictions; string labels have no such order)."""
+    from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
+
+    scores = {
+        "accuracy": accuracy_score(gold, predicted),
+        "f1": f1_score(gold, predicted, average="macro"),
+        "f1_weighted": f1_score(gold, predicted, average="weighted"),
+        "precision": precision_score(gold, predicted, average="macro", zero_division=0),
+        "precision_weighted": precision_score(gold, predicted, average="weighted", zero_division=0),
+        "recall": recall_score(gold, predicted, average="macro", zero_division=0),
+        "recall_weighted": recall_score(gold, predicted, average="weighted", zero_division=0),
+    }
+    if len(set(gold)) == 2 and all(isinstance(g, (int, np.integer)) for g in gold):
+        scores["ap"] = average_precision_score(gold, predicted, average="macro")
+        scores["ap_weighted"] = average_precision_score(gold, predicted, average="weighted")
+    return {k: float(v) for k, v in scores.items()}
+
+
+def v_measure(gold: Sequence[Any], assigned: Sequence[Any]) -> float:
+    """The V-measure of a clustering against gold labels (sklearn's, as mteb)."""
+    from sklearn.metrics.cluster import v_measure_score
+
+    return float(v_measure_score(gold, assigned))
+
+
 # ---------------------------------------------------------------- retrieval (trec_eval)
 
 # The cut-offs mteb reports for retrieval (and for reranking under protocol v2).
@@ -257,8 +305,6 @@ def retrieval_metrics(qrels: dict[str, dict[str, float]], run: dict[str, dict[st
 
 # ---------------------------------------------------------------- reranking protocols
 
-RERANKING_PROTOCOLS = ("v1", "v2")
-
 
 def reranking_v1_query(is_relevant, scores, mrr_at_k: int = 10) -> tuple[float, float]:
     """(AP, MRR@k) of one query's candidates, as mteb 1.x's RerankingEvaluator scored them.
@@ -275,3 +321,33 @@ def reranking_v1_query(is_relevant, scores, mrr_at_k: int = 10) -> tuple[float, 
     hits = np.nonzero(labels[order])[0]
     mrr = 1.0 / (hits[0] + 1) if len(hits) else 0.0
     return ap, float(mrr)
+
+
+def reranking_v1(relevances: Sequence[Sequence[float]], scores: Sequence[np.ndarray], mrr_at_k: int = 10
+                 ) -> tuple[dict[str, float], list[int], list[float], list[float]]:
+    """Protocol v1 over queries: mean AP (``map``) and MRR@k (``mrr``, ``mrr_at_10``), the queries
+    scored (indices) and their AP and MRR. Queries without a positive or without a negative
+    candidate are skipped, as mteb 1.x did; with none left the means are empty."""
+    kept, aps, mrrs = [], [], []
+    for index, (relevance, query_scores) in enumerate(zip(relevances, scores)):
+        relevant = np.asarray(relevance, dtype=np.float64) > 0
+        if not relevant.any() or relevant.all():
+            continue
+        ap, mrr = reranking_v1_query(relevant, query_scores, mrr_at_k=mrr_at_k)
+        kept.append(index)
+        aps.append(ap)
+        mrrs.append(mrr)
+    if not kept:
+        return {}, kept, aps, mrrs
+    means = {"map": float(np.mean(aps)), "mrr": float(np.mean(mrrs)), "mrr_at_10": float(np.mean(mrrs))}
+    return means, kept, aps, mrrs
+
+
+def reranking_v2(qrels: dict[str, dict[str, float]], run: dict[str, dict[str, float]]
+                 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Protocol v2: the candidates scored as a retrieval run (trec_eval), with ``map`` = ``map_at_1000``
+    and ``mrr`` = ``mrr_at_10`` so that the main metric reads either protocol."""
+    means, per_query = retrieval_metrics(qrels, run)
+    means["map"] = means["map_at_1000"]
+    means["mrr"] = means["mrr_at_10"]
+    return means, per_query

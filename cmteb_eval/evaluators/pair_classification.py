@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import metrics
+from ..data.checks import check_two_classes
 from ..data.tables import column, load_split, numeric_column, text_column
 from ..errors import DataFormatError
 from ..models.protocol import TEXT, Embedder
 from ..tasks.card import TaskSpec
-from ..data.checks import check_two_classes
-from .base import SplitResult
+from ..tasks.items import make_items
+from ..tasks.types import TYPES
+from . import metrics
+from .base import RunOptions, SplitResult
 
-PROTOCOL = "cosine AP main (C-MTEB / mteb 1.x); max_* over cosine, euclidean, manhattan, dot (mteb 2.x)"
+PROTOCOL = TYPES["PairClassification"].protocol
 
 
 def _flatten(values: list, is_list_layout: bool, spec: TaskSpec, role: str, source: str) -> list:
@@ -28,7 +30,7 @@ def _flatten(values: list, is_list_layout: bool, spec: TaskSpec, role: str, sour
     return [v for row in values for v in row]
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:
     table, source = load_split(spec, split, data_dirs)
     raw1 = column(table, spec, "sentence1", source)
     raw2 = column(table, spec, "sentence2", source)
@@ -52,7 +54,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
         scores=pair_scores(left, right, np.asarray(labels, dtype=np.int64)),
         source=source,
         protocol=PROTOCOL,
-        items={"label": labels, "cosine": cosine.tolist()},
+        items=make_items("PairClassification", label=labels, cosine=cosine.tolist()),
     )
 
 

@@ -20,31 +20,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import metrics
-from ..errors import UserError
-from ..models.pair import as_evaluated
-from ..models.protocol import PASSAGE, QUERY
 from ..data.ranking import RerankingData, load_reranking
-from .search import normalize_rows
+from ..errors import UserError
+from ..models.pair import ModelPair
+from ..models.protocol import PASSAGE, QUERY
 from ..tasks.card import TaskSpec
-from .base import SplitResult
+from ..tasks.items import make_items
+from ..tasks.types import TYPES
+from . import metrics
+from .base import RunOptions, SplitResult
 from .rerank_stage import combine, score_with_reranker
+from .search import normalize_rows
 
-PROTOCOLS = {
-    "v1": "v1 (mteb 1.x RerankingEvaluator, published C-MTEB numbers): per-query sklearn AP over the candidates "
-          "(map), MRR@10 by stable argsort (mrr); queries without a positive or a negative skipped",
-    "v2": "v2 (mteb 2.x): candidates scored as a retrieval run with trec_eval; map = map_at_1000, "
-          "mrr = mrr_at_10; ties by doc id descending",
-}
+PROTOCOLS = TYPES["Reranking"].variants  # v1, v2 and what each computes
 ITEM_METRICS_V2 = ("map_at_1000", "mrr_at_10", "ndcg_at_10")
-
-
-def task_protocol(spec: TaskSpec, requested: str | None) -> str:
-    protocol = requested or spec.scoring.get("protocol") or "v1"
-    if protocol not in PROTOCOLS:
-        raise UserError(f"Unknown reranking protocol {protocol!r} (task {spec.name}).",
-                        f"Use one of: {', '.join(PROTOCOLS)}.")
-    return protocol
 
 
 def rank_order(protocol: str, ids: list[str], scores: np.ndarray) -> np.ndarray:
@@ -68,60 +57,50 @@ def bi_encoder_scores(embedder, spec: TaskSpec, data: RerankingData) -> list[np.
 
 
 def protocol_scores(protocol: str, data: RerankingData, scores: list[np.ndarray]) -> tuple[dict[str, float], dict]:
-    """Mean scores and per-query values of one stage under ``protocol``."""
+    """Mean scores (``metrics.reranking_v1`` / ``reranking_v2``) and per-query values of one stage."""
     if protocol == "v1":
-        aps, mrrs, ids = [], [], []
-        for q, s in zip(data.queries, scores):
-            relevant = np.asarray(q.relevance, dtype=np.float64) > 0
-            if not relevant.any() or relevant.all():
-                continue  # mteb 1.x skips queries without a positive or without a negative
-            ap, mrr = metrics.reranking_v1_query(relevant, s, mrr_at_k=10)
-            aps.append(ap)
-            mrrs.append(mrr)
-            ids.append(q.query_id)
-        if not aps:
+        means, kept, aps, mrrs = metrics.reranking_v1([q.relevance for q in data.queries], scores, mrr_at_k=10)
+        if not kept:
             raise UserError("No query has both a positive and a negative candidate.",
                             "Protocol v1 scores only such queries; check the data or use --protocol v2.")
-        means = {"map": float(np.mean(aps)), "mrr": float(np.mean(mrrs)), "mrr_at_10": float(np.mean(mrrs))}
-        return means, {"query_id": ids, "ap": aps, "mrr_at_10": mrrs}
+        return means, {"query_id": [data.queries[i].query_id for i in kept], "ap": aps, "mrr_at_10": mrrs}
     run = {}
     for q, s in zip(data.queries, scores):
         run[q.query_id] = {cid: float(v) for cid, v in zip(q.candidate_ids, np.asarray(s, dtype=np.float32))}
     qrels = {q.query_id: q.judged for q in data.queries}
-    means, per_query = metrics.retrieval_metrics(qrels, run)
-    means["map"] = means["map_at_1000"]
-    means["mrr"] = means["mrr_at_10"]
+    means, per_query = metrics.reranking_v2(qrels, run)
     items = {"query_id": list(per_query)}
     for name in ITEM_METRICS_V2:
         items[name] = [per_query[qid][name] for qid in per_query]
     return means, items
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model) -> SplitResult:
-    evaluated = as_evaluated(model)
-    protocol = task_protocol(spec, evaluated.protocol)
+def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: RunOptions | None = None
+             ) -> SplitResult:
+    options = options or RunOptions()
+    protocol = options.reranking_protocol(spec)
     data = load_reranking(spec, split, data_dirs)
     queries = [q.query for q in data.queries]
     candidates = [q.candidate_texts for q in data.queries]
     stage1 = None
-    if evaluated.embedder is not None:
-        stage1 = bi_encoder_scores(evaluated.embedder, spec, data)
+    if models.embedder is not None:
+        stage1 = bi_encoder_scores(models.embedder, spec, data)
         final = stage1
-    if evaluated.reranker is not None:
+    if models.reranker is not None:
         if stage1 is None:  # cross-encoder alone: it scores every candidate
             top = [np.arange(len(c)) for c in candidates]
         else:
-            top = [rank_order(protocol, q.candidate_ids, s)[:evaluated.rerank_top_k]
+            top = [rank_order(protocol, q.candidate_ids, s)[:options.rerank_top_k]
                    for q, s in zip(data.queries, stage1)]
-        reranked = score_with_reranker(evaluated.reranker, spec, queries, candidates, top)
+        reranked = score_with_reranker(models.reranker, spec, queries, candidates, top)
         if stage1 is None:
             final = [r.astype(np.float64) for r in reranked]
         else:
             final = [combine(s, t, r) for s, t, r in zip(stage1, top, reranked)]
     scores, items = protocol_scores(protocol, data, final)
-    if stage1 is not None and evaluated.reranker is not None:
+    if stage1 is not None and models.reranker is not None:
         first, first_items = protocol_scores(protocol, data, stage1)
         scores.update({f"stage1_{k}": v for k, v in first.items()})
         items.update({f"stage1_{k}": v for k, v in first_items.items() if k != "query_id"})
-    items["num_skipped_rows"] = data.skipped
-    return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol], items=items)
+    return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol],
+                       items=make_items("Reranking", **items, num_skipped_rows=data.skipped))

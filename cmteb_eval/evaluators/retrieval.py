@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import metrics
-from ..models.pair import as_evaluated
-from ..models.protocol import PASSAGE, QUERY
 from ..data.ranking import load_retrieval
-from .search import DEFAULT_CHUNK_SIZE, exact_search, normalize_rows
-from ..tasks.card import TaskSpec
-from .base import SplitResult
+from ..models.pair import ModelPair
+from ..models.protocol import PASSAGE, QUERY
+from ..tasks.card import TaskSpec, scoring_settings
+from ..tasks.items import make_items
+from ..tasks.types import TYPES
+from . import metrics
+from .base import RunOptions, SplitResult
 from .rerank_stage import score_with_reranker
+from .search import DEFAULT_CHUNK_SIZE, exact_search, normalize_rows
 
-PROTOCOL = ("exact inner-product search of L2-normalised embeddings, top {top_k}; trec_eval ndcg_cut/map_cut/recall/P "
-            "(pytrec_eval definitions, ties by doc id descending) and mteb MRR@k")
+PROTOCOL = TYPES["Retrieval"].protocol  # with {top_k}
 ITEM_METRICS = ("ndcg_at_10", "map_at_10", "mrr_at_10", "recall_at_10", "recall_at_100", "recall_at_1000")
 
 
@@ -72,32 +73,32 @@ def rerank_run(reranker, spec: TaskSpec, data, run: dict[str, dict[str, float]],
     return {qid: {d: float(s) for d, s in zip(ids, r)} for qid, ids, r in zip(data.query_ids, top_ids, reranked)}
 
 
-def runs(evaluated, spec: TaskSpec, data) -> tuple[dict, dict | None]:
+def runs(embedder, reranker, spec: TaskSpec, data, options: RunOptions) -> tuple[dict, dict | None]:
     """The first-stage run (embedder, top k) and, with a reranker, the reranked run."""
-    embedder = evaluated.require_embedder(spec)
-    ranked = first_stage(embedder, spec, data, evaluated.top_k)
-    run = to_run(data.query_ids, ranked, bool(spec.scoring.get("ignore_identical_ids", False)))
-    if evaluated.reranker is None:
+    ranked = first_stage(embedder, spec, data, options.top_k)
+    run = to_run(data.query_ids, ranked, scoring_settings(spec)["ignore_identical_ids"])
+    if reranker is None:
         return run, None
-    return run, rerank_run(evaluated.reranker, spec, data, run, evaluated.rerank_top_k)
+    return run, rerank_run(reranker, spec, data, run, options.rerank_top_k)
 
 
 def _items(per_query, prefix: str = "") -> dict:
     return {f"{prefix}{m}": [per_query[q][m] for q in per_query] for m in ITEM_METRICS}
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model) -> SplitResult:
-    evaluated = as_evaluated(model)
-    evaluated.require_embedder(spec)
+def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: RunOptions | None = None
+             ) -> SplitResult:
+    options = options or RunOptions()
+    embedder = models.require_embedder(spec)  # before any data is read
     data = load_retrieval(spec, split, data_dirs)
-    run, reranked = runs(evaluated, spec, data)
+    run, reranked = runs(embedder, models.reranker, spec, data, options)
     scores, per_query = metrics.retrieval_metrics(data.qrels, run)
-    protocol = PROTOCOL.format(top_k=evaluated.top_k)
+    protocol = PROTOCOL.format(top_k=options.top_k)
     if reranked is None:
         return SplitResult(scores=scores, source=data.source, protocol=protocol,
-                           items={"query_id": list(per_query), **_items(per_query)})
+                           items=make_items("Retrieval", query_id=list(per_query), **_items(per_query)))
     final, per_query2 = metrics.retrieval_metrics(data.qrels, reranked)
     final.update({f"stage1_{name}": value for name, value in scores.items()})
-    items = {"query_id": list(per_query2), **_items(per_query2), **_items(per_query, "stage1_")}
-    protocol += f"; top {evaluated.rerank_top_k} reranked by the cross-encoder (stage1_*: before reranking)"
+    items = make_items("Retrieval", query_id=list(per_query2), **_items(per_query2), **_items(per_query, "stage1_"))
+    protocol += f"; top {options.rerank_top_k} reranked by the cross-encoder (stage1_*: before reranking)"
     return SplitResult(scores=final, source=data.source, protocol=protocol, items=items)

@@ -3,18 +3,20 @@ as mteb computes them; Manhattan and Euclidean variants are reported as mteb doe
 
 from __future__ import annotations
 
-from . import metrics
+from ..data.checks import check_computable, check_min_rows, check_not_constant
 from ..data.tables import column, load_split, numeric_column, text_column
 from ..errors import UserError
 from ..models.protocol import TEXT, Embedder
 from ..tasks.card import TaskSpec
-from ..data.checks import check_computable, check_min_rows, check_not_constant
-from .base import SplitResult
+from ..tasks.items import make_items
+from ..tasks.types import TYPES
+from . import metrics
+from .base import RunOptions, SplitResult
 
-PROTOCOL = "cosine spearman (mteb)"
+PROTOCOL = TYPES["STS"].protocol
 
 
-def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitResult:
+def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:
     table, source = load_split(spec, split, data_dirs)
     first = text_column(column(table, spec, "sentence1", source), spec, "sentence1", source)
     second = text_column(column(table, spec, "sentence2", source), spec, "sentence2", source)
@@ -30,7 +32,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder) -> SplitRes
         scores=sts_scores(left, right, gold),
         source=source,
         protocol=PROTOCOL,
-        items={"gold": gold, "cosine": metrics.paired_cosine(left, right).tolist()},
+        items=make_items("STS", gold=gold, cosine=metrics.paired_cosine(left, right).tolist()),
     )
 
 

@@ -17,11 +17,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import EmbeddingError, WrongModelKindError
+from ..errors import WrongModelKindError
 from ..tasks.card import TaskSpec
 from . import loading
-from .embedder import local_fingerprints, pick_device, pick_dtype
+from .fingerprint import local_fingerprints
+from .runtime import pick_device, pick_dtype
 from .settings import check_room_for_text, find_known_model, fit_max_length
+from .vectors import distinct, refuse_non_finite
 
 
 def refuse_non_cross_encoder(model: str, config: Any) -> None:
@@ -58,7 +60,7 @@ class CrossEncoderReranker:
         config = loading.read_config(model, self.folder, revision, trust_remote_code)
         refuse_non_cross_encoder(model, config)
         # hashed before the weights load: the files read are the files fingerprinted
-        self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, cache)
+        self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, getattr(cache, "root", None))
         self.commit_hash = getattr(config, "_commit_hash", None)
         known = find_known_model(model_name, model, self.folder.name if self.folder else None)
         self.max_length, note = fit_max_length(int(max_length or (known[1].get("max_length") if known else None)
@@ -77,14 +79,10 @@ class CrossEncoderReranker:
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], *, task: TaskSpec | None = None) -> np.ndarray:
         """One float32 relevance score per (query, passage) pair, in input order."""
-        unique: dict[tuple[str, str], int] = {}
-        positions = [unique.setdefault((str(q), str(p)), len(unique)) for q, p in pairs]
-        scores = self._score_unique(list(unique))
-        if not np.isfinite(scores).all():
-            bad = int((~np.isfinite(scores)).sum())
-            raise EmbeddingError(
-                f"Reranker {self.model_id!r} produced NaN or infinite scores for {bad} of {len(scores)} pairs "
-                f"(dtype {self.dtype}).", "Rerun with --dtype float32 or check the model weights.")
+        unique, positions = distinct((str(q), str(p)) for q, p in pairs)
+        scores = self._score_unique(unique)
+        refuse_non_finite(scores, who=f"Reranker {self.model_id!r}", what="scores", units="pairs", dtype=self.dtype,
+                          hint="Rerun with --dtype float32 or check the model weights.")
         return scores[np.asarray(positions, dtype=np.int64)] if positions else scores
 
     def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:

@@ -62,6 +62,14 @@ class Shard:
             out[positions] = piece[: len(positions)].cpu().numpy()
         return out
 
+    def encode_share(self, encoded: list, lengths: np.ndarray, encode, dim: int) -> np.ndarray:
+        """Every world-th of the length-sorted sequences is this rank's: ``encode(sequences, lengths)``
+        runs on those, and every rank's rows come back in input order."""
+        sorted_positions = np.argsort(-lengths, kind="stable")
+        mine = self.mine(sorted_positions)
+        local = encode([encoded[i] for i in mine], lengths[mine])
+        return self.gather(sorted_positions, local, dim)
+
     def broadcast_array(self, array: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
         """Rank 0's float32 array on every rank."""
         import torch

@@ -211,3 +211,12 @@ def tokenizer_fingerprint(folder: Path, store: HashStore | None = None) -> str:
     store = store or HashStore()
     names = (*TOKENIZER_FILES, *TOKENIZER_EXTRA_FILES)
     return _combined(folder, [folder / n for n in names if regular_stat(folder / n) is not None], store)
+
+
+def local_fingerprints(folder: Path | None, cache_root: str | Path | None = None) -> tuple[str | None, str | None]:
+    """(weights, tokenizer) fingerprints of a local model folder, None for a hub id; file hashes are
+    remembered under the embedding cache's root when there is one."""
+    if folder is None:
+        return None, None
+    store = HashStore.under(cache_root)
+    return weights_fingerprint(folder, store), tokenizer_fingerprint(folder, store)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..data.offline import hub_offline
 from ..errors import ModelLoadError, WrongModelKindError
 
 from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, regular_stat, weight_files
@@ -27,10 +28,6 @@ UNUSED_TENSORS = (
      r"^(cls\.(predictions|seq_relationship)|lm_head)\.", None, True),
     ("position_ids buffers (recomputed, not weights)", r"(^|\.)position_ids$", "any", True),
 )
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
 
 
 def local_folder(model: str) -> Path | None:
@@ -102,7 +99,7 @@ def read_config_fields(model: str, folder: Path | None, revision: str | None,
 def _hub_error(model: str, revision: str | None, exc: Exception) -> ModelLoadError:
     if needs_remote_code(exc):
         return remote_code_error(model, str(exc)[:200])
-    if hub_offline():
+    if hub_offline(datasets=False):
         return ModelLoadError(
             f"Model {model!r} is not a local folder and the hub is off (HF_HUB_OFFLINE=1).",
             "Pass the path of a local copy of the model, or run with hub access.")

@@ -2,7 +2,8 @@
 
 mteb passes batches of ``{"text": [...]}`` and a prompt type ("query" or
 "document"); we map that to our roles, so our instruction logic applies (the
-instruction goes on queries of tasks whose mteb type is Retrieval or Reranking).
+instruction goes on queries of tasks whose mteb type is one whose queries take it in our
+type table: Retrieval and Reranking).
 mteb is imported lazily: it is a reference dependency, not needed to run us.
 """
 
@@ -12,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..tasks.types import TYPES
 from .protocol import PASSAGE, QUERY, TEXT, Embedder
-
-INSTRUCTION_TASK_TYPES = ("Retrieval", "Reranking")
 
 
 class _TaskView:
@@ -46,7 +46,8 @@ def as_mteb_encoder(embedder: Embedder, name: str = "cmteb-eval/model", revision
                 role = PASSAGE
             else:
                 role = TEXT
-            view = _TaskView(task_metadata.type in INSTRUCTION_TASK_TYPES)
+            row = TYPES.get(task_metadata.type)  # our type table: do its queries take the instruction?
+            view = _TaskView(row is not None and row.query_instruction)
             return embedder.encode(texts, role=role, task=view)
 
     return CmtebEvalEncoder()

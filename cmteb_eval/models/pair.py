@@ -1,39 +1,40 @@
 """What a run evaluates: an embedder, a cross-encoder, or both (retrieve, then rerank the top k).
 
-``EvaluatedModel`` satisfies the Embedder Protocol (it delegates ``encode`` to its
-embedder), so STS and PairClassification evaluators take it unchanged; the
-Retrieval and Reranking evaluators also look at its ``reranker``,
-``rerank_top_k``, ``protocol`` and ``top_k``.
+A ``ModelPair`` holds the models only; how they are run (the reranking protocol, the retrieval
+depth, how many results the cross-encoder reranks) are the run's options
+(``evaluators/base.py``, RunOptions). Evaluators of the types that use a cross-encoder take the
+pair (the type table's column ``takes``); the others take its embedder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
-
-import numpy as np
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import UserError, WrongModelKindError
 from ..tasks.card import TaskSpec
-from .protocol import TEXT, Embedder, PairScorer
-
-DEFAULT_RERANK_TOP_K = 100
+from .protocol import Embedder, PairScorer
 
 
-@dataclass
-class EvaluatedModel:
+@dataclass(frozen=True)
+class ModelPair:
     embedder: Embedder | None = None
     reranker: PairScorer | None = None
-    rerank_top_k: int = DEFAULT_RERANK_TOP_K
-    protocol: str | None = None  # reranking protocol override (v1, v2); None: the task's default
-    top_k: int = 1000  # retrieval depth kept per query
 
     def __post_init__(self) -> None:
         if self.embedder is None and self.reranker is None:
             raise UserError("Nothing to evaluate: neither an embedder nor a reranker was given.",
                             "Pass --model, --reranker or both.")
-        if self.rerank_top_k < 1 or self.top_k < 1:
-            raise UserError("--rerank-top-k and --top-k must be at least 1.", "Pass positive numbers.")
+
+    @classmethod
+    def of(cls, model: Any) -> "ModelPair":
+        """A pair as given, or the pair of one bare model: a cross-encoder (it scores pairs and
+        encodes nothing) or an embedder."""
+        if isinstance(model, ModelPair):
+            return model
+        if hasattr(model, "score_pairs") and not hasattr(model, "encode"):
+            return cls(reranker=model)
+        return cls(embedder=model)
 
     def require_embedder(self, task: TaskSpec | None) -> Embedder:
         if self.embedder is None:
@@ -45,31 +46,21 @@ class EvaluatedModel:
                 "to retrieve or to run other task types.")
         return self.embedder
 
-    def encode(self, texts: Sequence[str], *, role: str = TEXT, task: TaskSpec | None = None) -> np.ndarray:
-        return self.require_embedder(task).encode(texts, role=role, task=task)
+    def with_embedder(self, embedder: Embedder) -> "ModelPair":
+        return replace(self, embedder=embedder)
+
+    @property
+    def dimension(self) -> int | None:
+        """The embedder's output size when it states one (a model of ours does; a fake may not)."""
+        size = getattr(self.embedder, "dimension", None)
+        return size if isinstance(size, int) else None
 
     def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
-        info: dict[str, Any] = dict(self.embedder.describe(task)) if self.embedder is not None else {}
+        """The models' own descriptions: the embedder's, with the cross-encoder's under ``reranker``
+        (the cross-encoder's alone when there is no embedder)."""
+        if self.embedder is None:
+            return dict(self.reranker.describe(task))
+        info = dict(self.embedder.describe(task))
         if self.reranker is not None:
-            reranker = self.reranker.describe(task)
-            if self.embedder is None:
-                info = dict(reranker)
-            else:
-                info["reranker"] = reranker
-                info["rerank_top_k"] = self.rerank_top_k
-        if task is not None and task.type == "Retrieval":
-            info["retrieval_top_k"] = self.top_k
-        if task is not None and task.type == "Reranking":  # --protocol, else the card's, else v1
-            from ..evaluators.reranking import task_protocol
-
-            info["reranking_protocol"] = task_protocol(task, self.protocol)
+            info["reranker"] = self.reranker.describe(task)
         return info
-
-
-def as_evaluated(model: Any) -> EvaluatedModel:
-    """Wrap a bare embedder or cross-encoder handed to an evaluator."""
-    if isinstance(model, EvaluatedModel):
-        return model
-    if hasattr(model, "score_pairs") and not hasattr(model, "encode"):
-        return EvaluatedModel(reranker=model)
-    return EvaluatedModel(embedder=model)

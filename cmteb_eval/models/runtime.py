@@ -1,4 +1,5 @@
-"""How the encoder uses the machine: CPU threads, token-budget batches, CUDA out-of-memory retry.
+"""How the encoder uses the machine: the device and dtype, CPU threads, token-budget batches, CUDA
+out-of-memory retry.
 
 On CPU torch runs one thread per physical core (hyper-threads add nothing to GEMMs and
 oversubscribed cores lose far more than they gain), divided among the processes of a
@@ -161,3 +162,39 @@ def check_device(device: str) -> str:
         return device
     raise UserError(f"--device {device!r}: cmteb-eval runs on cpu or CUDA GPUs, and no usable {parsed.type} "
                     f"device is available here.", "Use --device cpu, cuda or cuda:N (or auto).")
+
+
+def cuda_possible() -> bool:
+    """Whether torch may see a GPU, without importing torch for a CPU-only build (a warm run
+    served from the cache never needs torch)."""
+    import sys
+
+    if "torch" not in sys.modules:
+        from importlib import metadata
+
+        try:
+            if "+cpu" in metadata.version("torch"):
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def pick_device(device: str | None) -> str:
+    """The device to run on: ``auto`` is CUDA when present; anything else is checked first."""
+    if device and device != "auto":
+        return check_device(device)
+    return "cuda" if cuda_possible() else "cpu"
+
+
+def pick_dtype(dtype: str | None, device: str) -> str:
+    """``auto`` is float16 on a GPU and float32 on CPU."""
+    if dtype and dtype != "auto":
+        if dtype not in ("float32", "float16", "bfloat16"):
+            from ..errors import UserError
+
+            raise UserError(f"Unknown dtype {dtype!r}.", "Use float32, float16, bfloat16 or auto.")
+        return dtype
+    return "float16" if device.startswith("cuda") else "float32"

@@ -14,7 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import significance as sig
-from .scores import ModelScores, TaskScore
+from .scores import ModelScores, TaskScore, incomparable
 
 
 @dataclass
@@ -43,13 +43,10 @@ def _items_for(entry: TaskScore) -> tuple[dict | None, str]:
 
 
 def _why_incomparable(a: TaskScore, b: TaskScore) -> str:
+    """The table split shown on both sides must be the same; then the rule the gate follows too."""
     if a.split and b.split and a.split != b.split and "published" not in (a.split, b.split):
         return f"different splits ({a.split} vs {b.split})"
-    if a.dataset_revision and b.dataset_revision and a.dataset_revision != b.dataset_revision:
-        return "different dataset revisions"
-    if a.origin == b.origin == "run" and a.protocol and b.protocol and a.protocol != b.protocol:
-        return "different protocols"
-    return ""
+    return "; ".join(incomparable(a, b))
 
 
 def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | None = None,
@@ -138,7 +135,7 @@ def _p(value) -> str:
 
 def report(comparison: Comparison) -> str:
     """Markdown: the per-task table, then the per-type and overall table."""
-    from .tables import frame_to_markdown
+    from .formats import frame_to_markdown
 
     c = comparison
     tasks = pd.DataFrame({

@@ -2,14 +2,13 @@
 
 Exit codes: 0 when no task's main score fell by more than its tolerance (points, x100),
 1 when one did (each regression is named), 2 on bad input. Results that cannot be
-compared (a task missing on either side, a different dataset revision, protocol, main
-metric or split) are bad input, never a pass.
+compared (a task or split missing on either side, or two scores that ``scores.incomparable``
+rules out: a different dataset revision, protocol or main metric) are bad input, never a pass.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..files import read_text
-from .scores import ModelScores
+from .scores import ModelScores, check_tolerance, incomparable  # noqa: F401  (check_tolerance: gate's rule too)
 
 DEFAULT_TOLERANCE = 0.5
 
@@ -60,7 +59,7 @@ class GateResult:
         return 1 if self.regressions else 0
 
     def report(self) -> str:
-        from .tables import frame_to_markdown
+        from .formats import frame_to_markdown
 
         frame = pd.DataFrame({
             "Task": [r.task for r in self.rows], "Split": [r.split for r in self.rows],
@@ -78,15 +77,6 @@ class GateResult:
         else:
             lines.append(f"PASS: no task fell by more than its tolerance ({len(self.rows)} task split(s) checked).")
         return "\n".join(lines)
-
-
-def check_tolerance(value, what: str = "--tolerance") -> float:
-    """The one rule for a tolerance in points, for ``check`` and ``reproduce`` alike: a finite,
-    non-negative number (``inf`` or ``nan`` would pass every difference)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise UserError(f"{what} must be a finite, non-negative number of points, got {value!r}.",
-                        "Use e.g. 0.5 for half a point.")
-    return float(value)
 
 
 def load_tolerances(path: str | Path | None, default: float) -> tuple[float, dict[str, float]]:
@@ -128,10 +118,7 @@ def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | 
         a, b = baseline.tasks.get(task), candidate.tasks.get(task)
         if a is None or b is None:
             continue
-        for what, left, right in (("dataset revision", a.dataset_revision, b.dataset_revision),
-                                  ("protocol", a.protocol, b.protocol), ("main metric", a.metric, b.metric)):
-            if left != right:
-                problems.append(f"{task}: different {what} (baseline {left!r}, candidate {right!r})")
+        problems += [f"{task}: {problem}" for problem in incomparable(a, b)]  # the rule compare follows too
         missing_splits = [s for s in a.splits if s not in b.splits]
         if missing_splits:
             problems.append(f"{task}: the candidate lacks split(s) {', '.join(missing_splits)}")

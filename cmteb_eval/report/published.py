@@ -1,4 +1,5 @@
-"""Published reference scores shipped with the package (``published_reference.json``).
+"""Published reference scores shipped with the package (``published_reference.json``, read by
+``published_data.py``).
 
 Two kinds of facts, each with its source and protocol:
 
@@ -16,27 +17,14 @@ it is listed in the model's ``notes`` instead.
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from importlib.resources import files
-from typing import Any
-
 from ..errors import UnknownNameError, close_matches
+from ..tasks.registry import Registry
+from .published_data import card_dimension, card_table, reference_data, source_title  # noqa: F401
 from .scores import ModelScores, TaskScore
 
-DATA_FILE = "published_reference.json"
 # Names the published files use for tasks our registry names otherwise.
 TASK_ALIASES = {"CMedQAv1-reranking": "CMedQAv1", "CMedQAv2-reranking": "CMedQAv2"}
 PUBLISHED_PREFIX = "published:"
-
-
-@lru_cache(maxsize=1)
-def reference_data() -> dict[str, Any]:
-    return json.loads((files("cmteb_eval.report") / DATA_FILE).read_text(encoding="utf-8"))
-
-
-def source_title(key: str) -> str:
-    return reference_data()["sources"][key]["title"]
 
 
 def published_model_names() -> list[str]:
@@ -44,8 +32,6 @@ def published_model_names() -> list[str]:
 
 
 def _registry():
-    from ..tasks.registry import Registry
-
     return Registry.load()
 
 
@@ -104,22 +90,3 @@ def find_published_for(name: str) -> str | None:
             return candidates[form.lower()]
     tails = {n.split("/")[-1].lower(): n for n in published_model_names()}
     return tails.get(name.replace("__", "/").split("/")[-1].lower())
-
-
-def card_dimension(model: str) -> int | None:
-    """The embedding dimension the model card's tables print for ``model`` (org prefix optional)."""
-    for table in reference_data()["model_card_tables"].values():
-        name_column, columns = table["columns"][0], table["columns"]
-        dimension_column = next((c for c in columns if c in ("Embedding dimension", "Dimension")), None)
-        for row in table["rows"] if dimension_column else []:
-            if row[name_column].split("/")[-1].lower() == model.split("/")[-1].lower():
-                return int(row[dimension_column])
-    return None
-
-
-def card_table(key: str) -> dict[str, Any]:
-    """One of the model card's printed tables: ``mteb``, ``cmteb`` or ``reranking``."""
-    tables = reference_data()["model_card_tables"]
-    if key not in tables:
-        raise UnknownNameError(f"No model card table {key!r}.", f"Known: {', '.join(tables)}.")
-    return tables[key]

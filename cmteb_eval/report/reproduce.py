@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import UserError
-from .scores import ModelScores
+from .scores import ModelScores, check_tolerance
 
 DEFAULT_TOLERANCE = 0.05
 
@@ -38,7 +38,7 @@ class Reproduction:
         return 0 if self.failed.empty else 1
 
     def report(self) -> str:
-        from .tables import frame_to_markdown
+        from .formats import frame_to_markdown
 
         shown = self.frame.drop(columns=["Our harness"])
         for column in ("Ours", "Published"):
@@ -67,8 +67,6 @@ def _our_harness(entry) -> str:
 
 def reproduce(ours: ModelScores, published: ModelScores, tolerance: float = DEFAULT_TOLERANCE) -> Reproduction:
     """One row per task and split of ours; every split with a published number is compared."""
-    from .gate import check_tolerance
-
     tolerance = check_tolerance(tolerance)  # the same rule as the regression gate's
     rows = []
     for task, entry in ours.tasks.items():

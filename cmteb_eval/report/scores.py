@@ -10,16 +10,15 @@ A path given by the user may be an output folder as ``run --output-dir`` writes 
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..results import integrity
 from ..errors import UserError
-from ..results import write as results
-from ..files import read_bytes
-from ..results.write import read_result
+from ..results import integrity
+from ..results.items import items_problem, read_items
+from ..results.read import read_result
 
 
 @dataclass
@@ -46,30 +45,15 @@ class TaskScore:
     foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
 
     def items(self) -> dict[str, Any] | None:
-        """Per-item values saved with the result: ``{split: {...}}``, or None when there are none.
-        A per-item file that does not match its result (missing, changed) is an error."""
-        import hashlib
-
-        problem = self.items_problem or "its per-item file does not match it"
-        mismatch = UserError(f"Result file {self.source}: {problem}.",
-                             "Rerun the task: 'cmteb-eval run' sets the pair aside and recomputes both.")
+        """Per-item values saved with the result: ``{split: {...}}`` in the format of the task's type
+        (``tasks/items.py``), or None when there are none. A per-item file that does not match its
+        result (missing, changed) is an error."""
         if self.items_problem:
-            raise mismatch
+            raise UserError(f"Result file {self.source}: {self.items_problem}.",
+                            "Rerun the task: 'cmteb-eval run' sets the pair aside and recomputes both.")
         if self.items_path is None:
             return None
-        try:
-            raw = read_bytes(self.items_path)  # a regular file only: a FIFO never blocks
-            if self.items_sha256 is not None and hashlib.sha256(raw).hexdigest() != self.items_sha256:
-                raise mismatch  # changed since the result was read
-            data = json.loads(raw.decode("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"Per-item file {self.items_path} cannot be read: {exc}.",
-                            "Delete it and rerun the task to write it again.") from None
-        splits = data.get("splits") if isinstance(data, dict) else None
-        if not isinstance(splits, dict):
-            raise UserError(f"Per-item file {self.items_path} has no 'splits' object.",
-                            "Delete it and rerun the task to write it again.")
-        return splits
+        return read_items(self.items_path, self.items_sha256, self.source)  # checked again: changed since?
 
 
 @dataclass
@@ -89,15 +73,6 @@ class ModelScores:
     def score(self, task: str) -> float | None:
         entry = self.tasks.get(task)
         return None if entry is None else entry.score
-
-
-def _registry():
-    from ..tasks.registry import Registry
-
-    try:
-        return Registry.load()
-    except UserError:
-        return None
 
 
 def main_split(task: str, splits: list[str], registry=None) -> str:
@@ -126,10 +101,10 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
     if task_type is None and registry is not None and task in registry.tasks:
         task_type = registry.tasks[task].type
     split = main_split(task, list(splits), registry)
-    items_path, items_sha256, items_problem, items_note = None, None, None, ""
-    if "items" in harness:  # the result records its per-item file's hash (results.items_problem)
-        items_problem = results.items_problem(path, data)
-        if harness["items"] is not None and not items_problem:
+    items_path, items_sha256, problem, items_note = None, None, None, ""
+    if "items" in harness:  # the result records its per-item file's hash (results/items.py)
+        problem = items_problem(path, data)
+        if harness["items"] is not None and not problem:
             items_path = path.parent / harness["items"]["file"]
             items_sha256 = harness["items"]["sha256"]
     elif harness.get("name") == "cmteb-eval" and (path.parent / "items" / f"{task}.json").exists():
@@ -141,7 +116,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
         versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
-        items_path=items_path, items_sha256=items_sha256, items_problem=items_problem, items_note=items_note,
+        items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
         foreign=integrity.provenance(data)[0] == "foreign",
     )
 
@@ -177,9 +152,10 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
 
 
 def load_path(path: str | Path, registry=None) -> list[ModelScores]:
-    """Every model found at PATH: an output folder, one model's folder, or a single result file."""
+    """Every model found at PATH: an output folder, one model's folder, or a single result file.
+    ``registry`` (the task cards) gives each task its type and table split; without one, the type is
+    what the result file records and the split the rule for unknown tasks (``main_split``)."""
     path = Path(path)
-    registry = registry if registry is not None else _registry()
     if path.is_file():
         return [load_model_folder(path.parent, [path], registry)]
     if not path.is_dir():
@@ -204,3 +180,38 @@ def load_one_model(path: str | Path, role: str, registry=None) -> ModelScores:
         raise UserError(f"The {role} path {path} holds results of {len(models)} models ({names}).",
                         "Pass one model's folder inside it, or a single result file.")
     return models[0]
+
+
+def task_types(models: list[ModelScores], registry=None) -> dict[str, str]:
+    """The type of every task: the registry's card, else what a result file records."""
+    types = {name: spec.type for name, spec in registry.tasks.items()} if registry is not None else {}
+    for model in models:
+        for task, entry in model.tasks.items():
+            if entry.task_type:
+                types.setdefault(task, entry.task_type)
+    return types
+
+
+def incomparable(a: TaskScore, b: TaskScore) -> list[str]:
+    """Why two scores of one task cannot be compared (none: they can). The rule, for ``compare`` and
+    ``check`` alike: the same dataset revision, where both record one; the same protocol, when both
+    are runs (a published score records the mteb version that made it, not a protocol of ours, and
+    a run of ours never equals a foreign file that records none); the same main metric, where both
+    record one."""
+    problems = []
+    for what, left, right, applies in (
+            ("dataset revision", a.dataset_revision, b.dataset_revision, bool(a.dataset_revision and b.dataset_revision)),
+            ("protocol", a.protocol, b.protocol, a.origin == b.origin == "run"),
+            ("main metric", a.metric, b.metric, bool(a.metric and b.metric))):
+        if applies and left != right:
+            problems.append(f"different {what} (baseline {left!r}, candidate {right!r})")
+    return problems
+
+
+def check_tolerance(value, what: str = "--tolerance") -> float:
+    """The one rule for a tolerance in points, for ``check`` and ``reproduce`` alike: a finite,
+    non-negative number (``inf`` or ``nan`` would pass every difference)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise UserError(f"{what} must be a finite, non-negative number of points, got {value!r}.",
+                        "Use e.g. 0.5 for half a point.")
+    return float(value)

@@ -1,22 +1,26 @@
 """Paired significance tests of a score difference between two models on the same items.
 
 The test resamples the *items* a task's score is made of and recomputes the task's own
-statistic on each resample, for both models at once (paired):
+statistic on each resample, for both models at once (paired). What the items are and which
+statistic makes the score is declared per task type (``tasks/items.py``) and read by type,
+never guessed from the keys present:
 
-==================  =======================================  ============================
-task type           per-item file (``items/<Task>.json``)     statistic recomputed
-==================  =======================================  ============================
-STS                 ``{"gold": [...], "cosine": [...]}``      Spearman(cosine, gold)
-PairClassification  ``{"label": [...], "cosine": [...]}``     average precision(label, cosine)
-any (per query)     ``{"per_query": {METRIC: {qid: value}}}`` mean of METRIC over queries
-retrieval/reranking ``{"query_id": [...], METRIC: [...]}``    as per_query (converted)
-==================  =======================================  ============================
+==================  ================================================  ================================
+task type           per-item values (``items/<Task>.json``)           statistic recomputed
+==================  ================================================  ================================
+STS                 ``{"gold": [...], "cosine": [...]}``              Spearman(cosine, gold)
+PairClassification  ``{"label": [...], "cosine": [...]}``             average precision(label, cosine)
+Classification      ``{"label": [...], "correct_fraction": [...]}``   accuracy (mean correctness)
+Clustering          ``{"set_sizes": [...], "v_measure_per_set": ...}``  mean V-measure over sets
+Retrieval,          ``{"query_id": [...], METRIC: [...]}`` (or        mean of METRIC over queries
+Reranking           ``{"per_query": {METRIC: {qid: value}}}``)
+==================  ================================================  ================================
 
-Each per-item file is ``{"task_name": T, "splits": {SPLIT: ITEMS}}``. Per-query values
-(retrieval, reranking, or any task whose score is a mean over units) are keyed by query
-id and aligned on it; METRIC is the task's main metric (e.g. ``ndcg_at_10``, ``map``) or,
-failing that, the only metric present. STS and pair-classification items are aligned by
-position and must hold the same gold scores / labels in the same order for both models.
+Each per-item file is ``{"task_name": T, "splits": {SPLIT: ITEMS}}``. Per-query values are
+keyed by query id and aligned on it; METRIC is the task's main metric, the column the format
+names for it (Reranking's ``map`` is the mean of per-query ``ap``, v1, or ``map_at_1000``, v2)
+or, failing that, the only metric present. The other formats are aligned by position and must
+hold the same gold scores / labels / set sizes in the same order for both models.
 
 Methods (seeded, so a rerun prints the same p-values):
 
@@ -39,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ..evaluators import metrics
+from ..tasks.items import ItemFormat, item_format
 
 METHODS = ("bootstrap", "permutation")
 DEFAULT_RESAMPLES = 1000
@@ -96,14 +100,15 @@ def _array(values: Any, what: str) -> np.ndarray:
     return array
 
 
-def _per_query(items: dict[str, Any], metric: str | None) -> tuple[str, dict[str, float]]:
+def _per_query(items: dict[str, Any], metric: str | None, aliases: tuple[str, ...] = ()) -> tuple[str, dict[str, float]]:
     table = items["per_query"]
     if not isinstance(table, dict) or not table:
         raise NotPaired("'per_query' must map metric names to {query id: value}")
     if metric not in table:
-        if len(table) != 1:
+        found = next((name for name in aliases if name in table), None)
+        if found is None and len(table) != 1:
             raise NotPaired(f"'per_query' has no values for the main metric {metric!r} (has {sorted(table)})")
-        metric = next(iter(table))
+        metric = found or next(iter(table))
     values = table[metric]
     if not isinstance(values, dict) or not values:
         raise NotPaired(f"'per_query.{metric}' must map query ids to values")
@@ -121,49 +126,55 @@ def _columnar_to_per_query(items: dict[str, Any]) -> dict[str, Any]:
     return {"per_query": per_query}
 
 
+def _pair_queries(fmt: ItemFormat, main_metric: str | None, baseline: dict[str, Any],
+                  candidate: dict[str, Any]) -> PairedItems:
+    baseline, candidate = _columnar_to_per_query(baseline), _columnar_to_per_query(candidate)
+    if not ("per_query" in baseline and "per_query" in candidate):
+        raise NotPaired("only one side has per-query values" if "per_query" in baseline or "per_query" in candidate
+                        else f"no per-query values (expected {fmt.identity!r} and one list per metric)")
+    aliases = fmt.metric_columns.get(main_metric or "", ())
+    metric, left = _per_query(baseline, main_metric, aliases)
+    _, right = _per_query(candidate, metric)
+    if set(left) != set(right):
+        raise NotPaired(f"the query sets differ ({len(set(left) ^ set(right))} query ids not on both sides)")
+    ids = sorted(left)
+    return PairedItems("mean", _array([left[q] for q in ids], metric), _array([right[q] for q in ids], metric))
+
+
+def _pair_by_position(fmt: ItemFormat, baseline: dict[str, Any], candidate: dict[str, Any]) -> PairedItems:
+    for side in (baseline, candidate):
+        missing = [key for key in (fmt.identity, fmt.values) if key not in side]
+        if missing:
+            raise NotPaired(f"per-item {' and '.join(repr(k) for k in missing)} values are missing "
+                            f"(the {fmt.name} format holds {fmt.identity!r} and {fmt.values!r})")
+    if fmt.statistic == "mean":  # labels may be strings: compared as they are
+        shared = None
+        same = baseline[fmt.identity] == candidate[fmt.identity]
+    else:
+        shared = _array(baseline[fmt.identity], fmt.identity)
+        same = np.array_equal(shared, _array(candidate[fmt.identity], fmt.identity))
+    if not same:
+        raise NotPaired(f"the two runs' '{fmt.identity}' values differ: they were not made on the same items in "
+                        f"the same order")
+    left, right = _array(baseline[fmt.values], fmt.values), _array(candidate[fmt.values], fmt.values)
+    if not (len(left) == len(right) == len(baseline[fmt.identity])):
+        raise NotPaired("the per-item lists have different lengths")
+    return PairedItems(fmt.statistic, left, right, shared)
+
+
 def pair_items(task_type: str | None, main_metric: str | None, baseline: dict[str, Any],
                candidate: dict[str, Any]) -> PairedItems:
-    """Pair two models' per-item values of one task split; raises ``NotPaired`` with the reason."""
-    baseline, candidate = _columnar_to_per_query(baseline), _columnar_to_per_query(candidate)
-    if "per_query" in baseline or "per_query" in candidate:
-        if not ("per_query" in baseline and "per_query" in candidate):
-            raise NotPaired("only one side has per-query values")
-        metric, left = _per_query(baseline, main_metric)
-        _, right = _per_query(candidate, metric)
-        if set(left) != set(right):
-            raise NotPaired(f"the query sets differ ({len(set(left) ^ set(right))} query ids not on both sides)")
-        ids = sorted(left)
-        return PairedItems("mean", _array([left[q] for q in ids], metric), _array([right[q] for q in ids], metric))
-    if "gold" in baseline and "gold" in candidate:
-        shared_key, statistic = "gold", "spearman"
-    elif "label" in baseline and "label" in candidate:
-        shared_key, statistic = "label", "ap"
-    else:
-        raise NotPaired(f"no per-item format known for task type {task_type!r} "
-                        "(expected gold+cosine, label+cosine or per_query)")
-    if "cosine" not in baseline or "cosine" not in candidate:
-        raise NotPaired("per-item 'cosine' values are missing")
-    shared = _array(baseline[shared_key], shared_key)
-    if not np.array_equal(shared, _array(candidate[shared_key], shared_key)):
-        raise NotPaired(f"the two runs' '{shared_key}' values differ: they were not made on the same items in the same order")
-    left, right = _array(baseline["cosine"], "cosine"), _array(candidate["cosine"], "cosine")
-    if not (len(left) == len(right) == len(shared)):
-        raise NotPaired("the per-item lists have different lengths")
-    return PairedItems(statistic, left, right, shared)
+    """Pair two models' per-item values of one task split, read in the format of ``task_type``;
+    raises ``NotPaired`` with the reason."""
+    fmt = item_format(task_type) if task_type else None
+    if fmt is None:
+        raise NotPaired(f"no per-item format known for task type {task_type!r}")
+    if fmt.by == "id":
+        return _pair_queries(fmt, main_metric, baseline, candidate)
+    return _pair_by_position(fmt, baseline, candidate)
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def _row_spearman(values: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    """Spearman per row (average ranks for ties), as scipy computes it for one row."""
-    x = rankdata(values, axis=1)
-    y = rankdata(gold, axis=1)
-    x -= x.mean(axis=1, keepdims=True)
-    y -= y.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (x * y).sum(axis=1) / denominator, 0.0)
 
 
 def _statistic(kind: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
@@ -171,7 +182,7 @@ def _statistic(kind: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarra
     if kind == "mean":
         return lambda values, shared: values.mean(axis=1)
     if kind == "spearman":
-        return _row_spearman
+        return metrics.row_spearman
     if kind == "ap":
         return lambda values, shared: np.array([metrics.average_precision(s, v) for v, s in zip(values, shared)])
     raise ValueError(kind)

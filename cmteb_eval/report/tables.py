@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import UserError
+from .formats import frame_to_markdown, output_format
 from .scores import ModelScores
 
 CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
@@ -47,13 +48,12 @@ MTEB_GROUPS: dict[str, tuple[str, ...]] = {
                             "MTOPDomainClassification", "MTOPIntentClassification",
                             "ToxicConversationsClassification", "TweetSentimentExtractionClassification"),
 }
-FORMATS = ("markdown", "csv", "html", "latex")
 MISSING = "-"
 
 
 @dataclass
-class Table:
-    """A leaderboard: rows are models, ``frame`` holds numbers (scores x100; NaN = missing)."""
+class Leaderboard:
+    """One leaderboard table: rows are models, ``frame`` holds numbers (scores x100; NaN = missing)."""
 
     key: str
     title: str
@@ -63,7 +63,7 @@ class Table:
     sources: pd.Series | None = None  # per row: "run", "published", "model card"
     note: str = ""
 
-    def sorted_by(self, column: str | None, ascending: bool = False) -> "Table":
+    def sorted_by(self, column: str | None, ascending: bool = False) -> "Leaderboard":
         if not column:
             return self
         if column.lower() in ("model", self.frame.index.name.lower() if self.frame.index.name else "model"):
@@ -76,7 +76,7 @@ class Table:
             frame = self.frame.sort_values(names[column.lower()], ascending=ascending, na_position="last",
                                            kind="stable")
         sources = None if self.sources is None else self.sources.loc[frame.index]
-        return Table(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note)
+        return Leaderboard(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note)
 
 
 # ------------------------------------------------------------------ building
@@ -109,9 +109,9 @@ def _sources(models: Sequence[ModelScores]) -> pd.Series:
     return pd.Series({m.label: m.origin for m in models}, dtype="object")
 
 
-def _with_card_rows(table: Table, card_key: str, columns: dict[str, str]) -> Table:
+def _with_card_rows(table: Leaderboard, card_key: str, columns: dict[str, str]) -> Leaderboard:
     """Append the model card's printed rows (``columns`` maps our column to the card's)."""
-    from .published import card_table
+    from .published_data import card_table
 
     card = card_table(card_key)
     name_column = card["columns"][0]
@@ -122,11 +122,11 @@ def _with_card_rows(table: Table, card_key: str, columns: dict[str, str]) -> Tab
     frame.index.name = "Model"
     sources = pd.concat([table.sources if table.sources is not None else pd.Series(dtype="object"),
                          pd.Series("model card", index=extra.index, dtype="object")])
-    return Table(table.key, table.title, frame, table.score_columns, table.info_columns, sources, table.note)
+    return Leaderboard(table.key, table.title, frame, table.score_columns, table.info_columns, sources, table.note)
 
 
 def cmteb_table(models: Sequence[ModelScores], task_types: dict[str, str], tasks: Sequence[str],
-                card_rows: bool = False) -> Table:
+                card_rows: bool = False) -> Leaderboard:
     """The C-MTEB table over ``tasks`` (the ``cmteb`` benchmark); ``task_types`` maps task -> type."""
     _check_unique(models)
     matrix = task_matrix(models, tasks)
@@ -135,14 +135,14 @@ def cmteb_table(models: Sequence[ModelScores], task_types: dict[str, str], tasks
     frame["Avg"] = mean_over(matrix, tasks)
     for task_type in CMTEB_TYPES:
         frame[task_type] = mean_over(matrix, [t for t in tasks if task_types.get(t) == task_type])
-    table = Table("cmteb", f"C-MTEB ({len(tasks)} tasks; Avg = mean over tasks)", frame,
+    table = Leaderboard("cmteb", f"C-MTEB ({len(tasks)} tasks; Avg = mean over tasks)", frame,
                   ["Avg", *CMTEB_TYPES], ["Embedding dimension"], _sources(models))
     if card_rows:
         table = _with_card_rows(table, "cmteb", {c: c for c in frame.columns})
     return table
 
 
-def mteb_table(models: Sequence[ModelScores], card_rows: bool = False) -> Table:
+def mteb_table(models: Sequence[ModelScores], card_rows: bool = False) -> Leaderboard:
     _check_unique(models)
     all_tasks = [t for group in MTEB_GROUPS.values() for t in group]
     matrix = task_matrix(models, all_tasks)
@@ -152,18 +152,18 @@ def mteb_table(models: Sequence[ModelScores], card_rows: bool = False) -> Table:
     frame["Average (56)"] = mean_over(matrix, all_tasks)
     for column, group in MTEB_GROUPS.items():
         frame[column] = mean_over(matrix, group)
-    table = Table("mteb", "MTEB (56 English tasks; Average = mean over tasks)", frame,
+    table = Leaderboard("mteb", "MTEB (56 English tasks; Average = mean over tasks)", frame,
                   ["Average (56)", *MTEB_GROUPS], ["Dimension", "Sequence Length"], _sources(models))
     if card_rows:
         table = _with_card_rows(table, "mteb", {c: c for c in frame.columns})
     return table
 
 
-def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> Table:
+def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> Leaderboard:
     _check_unique(models)
     frame = task_matrix(models, RERANKING_TASKS)
     frame["Avg"] = mean_over(frame, RERANKING_TASKS)
-    table = Table("reranking", "Reranking (MAP)", frame, [*RERANKING_TASKS, "Avg"], [], _sources(models))
+    table = Leaderboard("reranking", "Reranking (MAP)", frame, [*RERANKING_TASKS, "Avg"], [], _sources(models))
     if card_rows:
         columns = {t: t for t in RERANKING_TASKS} | {"T2RerankingZh2En": "T2RerankingZh2En*",
                                                      "T2RerankingEn2Zh": "T2RerankingEn2Zh*", "Avg": "Avg"}
@@ -171,24 +171,24 @@ def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> T
     return table
 
 
-def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[str]) -> Table:
+def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[str]) -> Leaderboard:
     """Every task of one type as a column, then their mean."""
     _check_unique(models)
     frame = task_matrix(models, tasks)
     frame["Avg"] = mean_over(frame, tasks)
-    return Table(f"type:{task_type}", f"{task_type} ({len(tasks)} tasks)", frame, [*tasks, "Avg"], [],
+    return Leaderboard(f"type:{task_type}", f"{task_type} ({len(tasks)} tasks)", frame, [*tasks, "Avg"], [],
                  _sources(models))
 
 
 # ------------------------------------------------------------------ rendering
 
 
-def _best(table: Table) -> dict[str, float]:
+def _best(table: Leaderboard) -> dict[str, float]:
     """The best (highest) value per score column, over rows that have one."""
     return {c: table.frame[c].max() for c in table.score_columns if table.frame[c].notna().any()}
 
 
-def _cells(table: Table, bold: tuple[str, str]) -> pd.DataFrame:
+def _cells(table: Leaderboard, bold: tuple[str, str]) -> pd.DataFrame:
     """The table as display strings: 2 decimals, '-' for missing, the best per column in ``bold``."""
     best = _best(table)
     shown = pd.DataFrame(index=table.frame.index)
@@ -204,29 +204,18 @@ def _cells(table: Table, bold: tuple[str, str]) -> pd.DataFrame:
     return shown
 
 
-def frame_to_markdown(frame: pd.DataFrame) -> str:
-    """A frame of display strings as a Markdown table in the model card's style."""
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    header = "| " + " | ".join(map(cell, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def to_markdown(table: Table) -> str:
+def to_markdown(table: Leaderboard) -> str:
     return frame_to_markdown(_cells(table, ("**", "**")).reset_index())
 
 
-def to_csv(table: Table) -> str:
+def to_csv(table: Leaderboard) -> str:
     frame = table.frame.copy()
     if table.sources is not None:
         frame["Source"] = table.sources.loc[frame.index]
     return frame.to_csv(float_format="%.4f", lineterminator="\n")
 
 
-def to_html(table: Table) -> str:
+def to_html(table: Leaderboard) -> str:
     shown = _cells(table, ("<strong>", "</strong>"))
     body = shown.map(lambda v: v if v.startswith("<strong>") else html.escape(v)).reset_index()
     body["Model"] = body["Model"].map(lambda v: html.escape(str(v)))
@@ -242,7 +231,7 @@ def _latex_escape(text: str) -> str:
     return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group(0)], text)
 
 
-def to_latex(table: Table) -> str:
+def to_latex(table: Leaderboard) -> str:
     shown = _cells(table, ("\x01", "\x02"))
     escaped = shown.map(lambda v: _latex_escape(v).replace("\x01", r"\textbf{").replace("\x02", "}"))
     escaped.index = [_latex_escape(str(i)) for i in escaped.index]
@@ -256,29 +245,8 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"markdown": to_markdown, "csv": to_csv, "html": to_html, "latex": to_latex}
-
-
-def render(tables: Sequence[Table], fmt: str = "markdown") -> str:
-    """Several tables in one document of the given format, each titled."""
-    if fmt not in RENDERERS:
-        raise UserError(f"Unknown table format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
-    parts = []
-    for table in tables:
-        body = RENDERERS[fmt](table)
-        note = f" {table.note}" if table.note else ""
-        if fmt == "markdown":
-            parts.append(f"### {table.title}\n\n{body}" + (f"\n\n{table.note}" if table.note else ""))
-        elif fmt == "csv":
-            parts.append(f"# {table.title}{note}\n{body}")
-        elif fmt == "html":
-            parts.append(f"<h2>{html.escape(table.title)}</h2>\n{body}"
-                         + (f"\n<p>{html.escape(table.note)}</p>" if table.note else ""))
-        else:
-            parts.append(body)
-    if fmt == "html":
-        return ("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>cmteb-eval tables</title>\n"
-                "<style>table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}"
-                "th:first-child,td:first-child{text-align:left}</style></head>\n<body>\n"
-                + "\n".join(parts) + "\n</body>\n</html>\n")
-    return "\n\n".join(parts) + "\n"
+def render(tables: Sequence[Leaderboard], fmt: str = "markdown") -> str:
+    """Several tables in one document of the given format (``formats.py``), each titled."""
+    out = output_format(fmt)
+    render_one = globals()[out.table]  # the renderer the registry names, one of the to_* above
+    return out.document([out.section(table, render_one(table)) for table in tables])

@@ -63,6 +63,7 @@ def verify(payload: dict[str, Any]) -> str | None:
 
 
 HARNESS_NAME = "cmteb-eval"
+RESULT_FORMAT = 2  # the harness block's layout; 2: harness.items binds the per-item file to the result
 
 
 def provenance(payload: dict[str, Any]) -> tuple[str, str | None]:

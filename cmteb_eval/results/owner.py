@@ -17,14 +17,12 @@ is another model.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from . import integrity
 from ..errors import UserError
-from ..files import read_bytes
+from .read import read_result_file
 
 
 def _part(info: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -80,13 +78,10 @@ def check_owner(folder: Path, identity: dict[str, Any], model_name: str) -> None
     except OSError:
         return  # no folder yet (or not one): nothing to overwrite
     for name in names:
-        path = folder / name
-        try:
-            payload = json.loads(read_bytes(path).decode("utf-8"))
-        except (OSError, ValueError, RecursionError):
+        found = read_result_file(folder / name)
+        if found.state != "ours":
             continue
-        if not isinstance(payload, dict) or integrity.provenance(payload) != ("ours", None):
-            continue
+        payload = found.payload
         other = stored_identity(payload)
         if other is None or same_model(other, identity):
             continue

@@ -1,81 +1,36 @@
-"""Result files: one strict-JSON file per model and task, written atomically.
+"""The one writer of result files: one strict-JSON file per model and task, written atomically.
 
 ``OUTPUT_DIR/<model-name>/<Task>.json`` follows mteb's result format (so mteb's
 loader reads it) plus a ``harness`` block saying how the number was made.
-Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``;
-a result and its items file are one unit: the result's sealed ``harness.items`` holds the
-items file's SHA-256, and a reader uses the items only when they match (``items_problem``).
+Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``
+(``items.py``); a result and its items file are one unit: the result's sealed ``harness.items``
+holds the items file's SHA-256. Reading is ``read.py``'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import re
 import subprocess
 import tempfile
-import unicodedata
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import integrity
 from ..errors import UserError
-from ..files import read_bytes
 from ..evaluators.base import SplitResult
-from .owner import model_identity
+from ..files import file_sha256
 from ..tasks.card import TaskSpec
+from . import integrity
+from .integrity import RESULT_FORMAT
+from .items import items_reference
+from .naming import result_path
+from .owner import model_identity
 
-RESULT_FORMAT = 2  # 2: harness.items binds the per-item file to the result
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
-
-
-MAX_NAME = 120  # bytes of UTF-8: a folder name must fit the file system's 255-byte limit with room to spare
-_UNSAFE = re.compile(r"[^\w.-]+")  # \w: letters and digits of every script, and '_'
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
-def safe_name(name: str) -> str:
-    """A folder or file name derived from a model id, path or task name that cannot escape
-    the output folder: no separators, never '.', '..', hidden, empty or absolute, at most
-    120 bytes. Letters of every script stay readable (a Chinese name stays Chinese); a hub
-    id ``org/name`` becomes mteb's ``org__name``. When characters had to be replaced or
-    dropped (``my model``) or the name was shortened, a hash of the whole name is appended,
-    so two names that differ only there get two folders (``my_model`` and ``my_model-<hash>``)."""
-    name = unicodedata.normalize("NFC", str(name)).strip().rstrip("/\\")
-    if "/" in name or "\\" in name:
-        parts = [p for p in re.split(r"[\\/]+", name) if p]
-        # a path: its last one or two parts; a hub id org/name: mteb's org__name
-        name = "__".join(parts[-2:]) if len(parts) == 2 else (parts[-1] if parts else "")
-    cleaned = _UNSAFE.sub("_", name).strip("._")
-    if cleaned and cleaned == name and len(cleaned.encode("utf-8", "surrogatepass")) <= MAX_NAME:
-        return cleaned
-    tag = "-" + _digest(name)
-    stem = cleaned or "model"
-    while len((stem + tag).encode("utf-8", "surrogatepass")) > MAX_NAME:
-        stem = stem[:-1]
-    return stem.rstrip("._-") + tag
-
-
-def result_path(output_dir: Path, model_name: str, task_name: str, *parts: str) -> Path:
-    """``OUTPUT_DIR/<safe model name>/[parts/]<safe task name>.json``, checked to stay inside OUTPUT_DIR."""
-    for name in (task_name, *parts):
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-            raise UserError(f"Refusing to write a result file named {name!r}: task names must be plain ASCII names.",
-                            "Rename the task in its card (letters, digits, '-', '_', '.').")
-    root = Path(os.path.abspath(output_dir))  # not resolve(): a symlink the user made is theirs to make
-    path = root.joinpath(safe_name(model_name), *parts, task_name + ".json")
-    if root not in Path(os.path.normpath(path)).parents:
-        raise UserError(f"Refusing to write {path}: it is outside the output folder {root}.",
-                        "Use a plain --model-name without path separators.")
-    return path
 
 
 def _finite(value: Any, where: str) -> Any:
@@ -180,19 +135,19 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
                  model_info: dict[str, Any], evaluation_time: float,
                  config: dict[str, Any] | None = None) -> Path:
     """Write the items file, then the result file (sealed with a checksum); ``config`` is
-    the run configuration that resuming compares (see resume.py)."""
+    the run configuration that resuming compares (run/config.py, run/resume.py)."""
     items = {split: r.items for split, r in splits.items() if r.items}
     fingerprint = (config or {}).get("fingerprint")
     items_path = result_path(output_dir, model_name, spec.name, "items")
     reference = None
     if items:
         write_json_atomic(items_path, {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
-        reference = {"file": items_reference(spec.name), "sha256": file_sha256(items_path)}
+        reference = {"file": items_reference(spec.name), "sha256": file_sha256(items_path, remember=False)}
     path = result_path(output_dir, model_name, spec.name)
     payload = result_payload(spec, splits, model_info, evaluation_time)
     payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
     payload["harness"]["items"] = reference  # the items file's hash, sealed with the result
-    payload["harness"]["model_identity"] = model_identity(model_info)  # whose folder this is (model_folder.py)
+    payload["harness"]["model_identity"] = model_identity(model_info)  # whose folder this is (owner.py)
     if config is not None:
         payload["harness"]["config"] = config
     write_json_atomic(path, integrity.seal(payload))
@@ -204,63 +159,3 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     return path
 
 
-def items_reference(task_name: str) -> str:
-    return f"items/{task_name}.json"
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def items_problem(path: Path, payload: dict[str, Any]) -> str | None:
-    """Why the per-item file of the result at ``path`` cannot be used with it (None: it matches,
-    or the result has none). ``payload`` is the result's content, its checksum verified."""
-    import stat
-
-    harness = payload.get("harness") if isinstance(payload.get("harness"), dict) else {}
-    reference = harness.get("items")
-    if reference is None:
-        return None
-    task = payload.get("task_name")
-    if not isinstance(task, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", task) \
-            or not isinstance(reference, dict) or reference.get("file") != items_reference(task) \
-            or not isinstance(reference.get("sha256"), str):
-        return "its reference to its per-item file is malformed"
-    items = path.parent / reference["file"]
-    try:
-        if not stat.S_ISREG(os.stat(items).st_mode):
-            return f"its per-item file {items} is not a regular file"
-        actual = file_sha256(items)
-    except FileNotFoundError:
-        return f"its per-item file {items} is missing"
-    except OSError as exc:
-        return f"its per-item file {items} cannot be read ({exc.strerror or exc})"
-    if actual != reference["sha256"]:
-        return (f"its per-item file {items} does not match it (changed, truncated or replaced after the result "
-                f"was written)")
-    return None
-
-
-def read_result(path: Path) -> dict[str, Any]:
-    """A result file's payload: a cmteb-eval result whose checksum matches, or a foreign (mteb)
-    file, which callers must label as such (``integrity.provenance``); damaged files are refused."""
-    try:
-        data = json.loads(read_bytes(path).decode("utf-8"),
-                          parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise UserError(f"Result file {path} cannot be read: {exc}.",
-                        "Delete it and rerun the task, or pass another file.") from None
-    if not isinstance(data, dict) or not {"task_name", "scores"} <= set(data):
-        raise UserError(f"Result file {path} is not a cmteb-eval or mteb result file.",
-                        "Pass a file written by 'cmteb-eval run' or by mteb.")
-    _, problem = integrity.provenance(data)
-    if problem:
-        raise UserError(f"Result file {path} is damaged: {problem}.",
-                        "Delete it and rerun the task (a rerun recomputes it).")
-    return data

@@ -1,11 +1,12 @@
 """Resuming a run: which tasks already have a complete result made with this configuration.
 
-Before a task is evaluated, the run builds its *configuration* (everything that can change
-the numbers: the model and its weights, how it is run, the task card, the evaluation
+Before a task is evaluated, the run builds its *configuration* (``config.py``: everything that
+can change the numbers: the model and its weights, how it is run, the task card, the evaluation
 protocol, the data actually read, the harness version) and hashes it. The result file
-records both. A task is skipped only when its result file
+records both. A task is skipped only when its result file (read by the one reader,
+``results/read.py``)
 
-- parses as strict JSON and its checksum matches its content (integrity.py),
+- parses as strict JSON and its checksum matches its content (results/integrity.py),
 - was written by cmteb-eval for this task, with a finite main score for every eval split,
 - holds the same configuration fingerprint,
 - and its per-item file is there with the SHA-256 the result's sealed content records.
@@ -18,82 +19,20 @@ and batch size are not part of the configuration: they do not change what is mea
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from .. import __version__
-from ..results import integrity
 from ..errors import UserError
-from ..files import read_bytes
+from ..results.items import items_problem
+from ..results.read import read_result_file
 from ..tasks.card import TaskSpec
 
-# model_info keys that do not change the numbers (kept in the result, not compared)
-NOT_CONFIG = frozenset({"device", "batch_size", "max_batch_tokens", "settings_source", "retried_in_fp32",
-                        "requested_dtype"})
-# TaskSpec fields that do not change the numbers (local_dir is replaced by the data fingerprint)
-SPEC_NOT_CONFIG = frozenset({"description", "card_path", "reference", "table_split"})
 TEMP_MAX_AGE_S = 3600
-
-
-# ------------------------------------------------------------------ configuration
-
-
-def protocol_id(spec: TaskSpec) -> str:
-    """The evaluator's protocol: its module's PROTOCOL constant, else the evaluator's name."""
-    from ..evaluators import evaluator_for
-
-    evaluate = evaluator_for(spec)
-    module = sys.modules.get(evaluate.__module__)
-    return str(getattr(module, "PROTOCOL", None) or f"{evaluate.__module__}.{evaluate.__qualname__}")
-
-
-def file_sha256(path: Path) -> str:
-    from ..files import file_sha256 as sha256
-
-    return sha256(path)
-
-
-def data_fingerprint(spec: TaskSpec, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
-    """What data the task reads: per split, the SHA-256 of exactly the files its loader reads
-    (found by the loaders' own search, ``data_files``), or the hub source at its pinned revision."""
-    from ..data.locate import fingerprint
-
-    return fingerprint(spec, data_dirs)
-
-
-def run_config(spec: TaskSpec, model_info: dict[str, Any], data_dirs: Sequence[str | Path]) -> dict[str, Any]:
-    """The configuration of one task in this run, with its ``fingerprint``."""
-    task = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in SPEC_NOT_CONFIG}
-    task["dataset"] = {k: v for k, v in dataclasses.asdict(spec.dataset).items() if k != "local_dir"}
-    config = {
-        "harness": {"name": "cmteb-eval", "version": __version__, "result_format": _result_format()},
-        "task": json.loads(integrity.canonical_json(task)),
-        "protocol": protocol_id(spec),
-        "data": data_fingerprint(spec, data_dirs),
-        "model": _numbers_only(model_info),
-    }
-    config = json.loads(integrity.canonical_json(config))
-    config["fingerprint"] = hashlib.sha256(integrity.canonical_json(config).encode()).hexdigest()[:16]
-    return config
-
-
-def _numbers_only(info: dict[str, Any]) -> dict[str, Any]:
-    """``info`` without the keys that do not change the numbers (also in a nested reranker's block)."""
-    return {k: _numbers_only(v) if isinstance(v, dict) else v for k, v in info.items() if k not in NOT_CONFIG}
-
-
-def _result_format() -> int:
-    from ..results.write import RESULT_FORMAT
-
-    return RESULT_FORMAT
 
 
 def config_difference(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -128,25 +67,16 @@ class Existing:
         return {split: entries[0]["main_score"] for split, entries in scores.items()}
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not strict JSON")
-
-
 def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existing:
     """Classify the result file at ``path`` for this task and configuration. Never raises on content."""
-    if not os.path.lexists(path):
+    found = read_result_file(path)
+    if found.state == "missing":
         return Existing("missing")
-    try:
-        payload = json.loads(read_bytes(path).decode("utf-8"), parse_constant=_reject_constant)
-    except (OSError, ValueError, RecursionError) as exc:
-        return Existing("damaged", f"it cannot be read as strict JSON ({type(exc).__name__}: {str(exc)[:120]})")
-    if not isinstance(payload, dict):
-        return Existing("damaged", "it is not a JSON object")
-    kind, problem = integrity.provenance(payload)
-    if kind == "foreign":
+    if found.state == "foreign":
         return Existing("damaged", "it was not written by cmteb-eval (no cmteb-eval harness block)")
-    if problem:
-        return Existing("damaged", problem)
+    if found.state == "damaged":
+        return Existing("damaged", found.problem)
+    payload = found.payload
     harness = payload["harness"]
     if payload.get("task_name") != spec.name:
         return Existing("damaged", f"it is the result of task {payload.get('task_name')!r}, not {spec.name!r}")
@@ -162,8 +92,6 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
             isinstance(entries[0], dict) else None
         if isinstance(main, bool) or not isinstance(main, (int, float)) or not math.isfinite(main):
             return Existing("damaged", f"it has no finite main score for split {split!r}")
-    from ..results.write import items_problem
-
     problem = items_problem(path, payload)  # a result and its per-item file are one unit
     if problem:
         return Existing("damaged", problem)

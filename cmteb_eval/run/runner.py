@@ -4,26 +4,29 @@ A task that fails is reported and the run goes on; completed results are never
 lost. The caller turns a summary with failures into a non-zero exit. A task whose
 result file is complete and was made with the same configuration is skipped
 (see resume.py), so rerunning an interrupted command continues where it stopped.
+With ``retry_fp32``, a task whose half-precision embeddings came out NaN is evaluated
+again with a float32 copy of the embedder (``models/precision.py``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from ..results import owner as model_folder
-from . import resume
-from ..errors import EmbeddingError, TaskCardError, UserError
-from ..evaluators import evaluator_for
-from ..evaluators.base import SplitResult
-from ..models.pair import EvaluatedModel
-from ..models.precision import Fp32Fallback, can_retry
-from ..models.protocol import Embedder
-from ..results.write import ResultWriteError, result_path, write_result
-from ..tasks.card import TaskSpec
 from ..data.checks import check_finite_scores
+from ..errors import EmbeddingError, TaskCardError, UserError
+from ..evaluators.base import RunOptions, SplitResult, evaluator_for
+from ..models.pair import ModelPair
+from ..models.precision import Fp32Fallback, can_retry
+from ..results.naming import result_path
+from ..results.owner import check_owner, model_identity
+from ..results.write import ResultWriteError, write_result
+from ..tasks.card import TaskSpec
+from ..tasks.types import TYPES
+from . import resume
+from .config import model_info, run_config
 
 
 @dataclass
@@ -49,9 +52,14 @@ class RunSummary:
         return [o for o in self.outcomes if not o.error]
 
 
-def evaluate_task(spec: TaskSpec, model: Embedder, data_dirs: Sequence[str | Path]) -> dict[str, SplitResult]:
+def evaluate_task(spec: TaskSpec, model: Any, data_dirs: Sequence[str | Path],
+                  options: RunOptions | None = None) -> dict[str, SplitResult]:
+    """Every eval split of ``spec``: ``model`` is a ModelPair or one bare model (an Embedder, or a
+    cross-encoder); the evaluator gets the pair or its embedder, as the type table says (``takes``)."""
+    models, options = ModelPair.of(model), options or RunOptions()
     evaluate = evaluator_for(spec)
-    splits = {split: evaluate(spec, split, data_dirs, model) for split in spec.eval_splits}
+    subject = models if TYPES[spec.type].takes == "pair" else models.require_embedder(spec)
+    splits = {split: evaluate(spec, split, data_dirs, subject, options) for split in spec.eval_splits}
     for split, result in splits.items():
         if spec.main_metric not in result.scores:
             raise TaskCardError(
@@ -62,26 +70,18 @@ def evaluate_task(spec: TaskSpec, model: Embedder, data_dirs: Sequence[str | Pat
     return splits
 
 
-def _fp32_fallback(model) -> Fp32Fallback | None:
-    """A float32 twin maker for the run's embedder (bare, or inside an EvaluatedModel)."""
-    embedder = getattr(model, "embedder", model)
-    return Fp32Fallback(embedder) if can_retry(embedder) else None
-
-
-def _with_embedder(model, embedder):
-    return replace(model, embedder=embedder) if isinstance(model, EvaluatedModel) else embedder
-
-
-def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_dirs: Sequence[str | Path],
-              output_dir: Path, log: Callable[[str], None] = print, *, overwrite: bool = False,
-              retry_fp32: bool = False, debug: bool = False, write: bool = True) -> RunSummary:
-    """Evaluate ``specs`` in order. ``write=False`` (a torchrun helper rank) reads the output
-    folder to skip the same finished tasks as rank 0 but never changes or writes it."""
+def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs: Sequence[str | Path],
+              output_dir: Path, log: Callable[[str], None] = print, *, options: RunOptions | None = None,
+              overwrite: bool = False, retry_fp32: bool = False, debug: bool = False, write: bool = True) -> RunSummary:
+    """Evaluate ``specs`` in order with ``model`` (a ModelPair, or one bare model) under ``options``.
+    ``write=False`` (a torchrun helper rank) reads the output folder to skip the same finished
+    tasks as rank 0 but never changes or writes it."""
+    models, options = ModelPair.of(model), options or RunOptions()
     summary = RunSummary(model_name)
-    fallback = _fp32_fallback(model) if retry_fp32 else None
+    fallback = Fp32Fallback(models.embedder) if retry_fp32 and can_retry(models.embedder) else None
     if specs:  # a folder holds one model's results: refuse before anything is computed
         folder = result_path(output_dir, model_name, specs[0].name).parent
-        model_folder.check_owner(folder, model_folder.model_identity(model.describe(None)), model_name)
+        check_owner(folder, model_identity(models.describe(None)), model_name)
     if specs and write:
         resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
     for number, spec in enumerate(specs, 1):
@@ -89,8 +89,8 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
         outcome = TaskOutcome(spec)
         started = time.perf_counter()
         try:
-            info = model.describe(spec)
-            config = resume.run_config(spec, info, data_dirs)
+            info = model_info(models, options, spec)
+            config = run_config(spec, info, data_dirs)
             outcome.path = result_path(output_dir, model_name, spec.name)
             if write:
                 previous = resume.previous_result(outcome.path, spec, config, overwrite, log)
@@ -103,18 +103,17 @@ def run_tasks(model: Embedder, model_name: str, specs: Sequence[TaskSpec], data_
                 log(f"    already done with this configuration, kept: {outcome.path}")
             else:
                 try:
-                    splits = evaluate_task(spec, model, data_dirs)
+                    splits = evaluate_task(spec, models, data_dirs, options)
                 except EmbeddingError as exc:
                     if fallback is None:
                         raise
                     log(f"    {exc.message} Retrying this task in float32 (--retry-fp32).")
-                    twin = _with_embedder(model, fallback.twin())
-                    splits = evaluate_task(spec, twin, data_dirs)
-                    info = dict(twin.describe(spec), retried_in_fp32=True, requested_dtype=model.describe(spec)["dtype"])
+                    twin = models.with_embedder(fallback.twin())
+                    splits = evaluate_task(spec, twin, data_dirs, options)
+                    info = dict(model_info(twin, options, spec), retried_in_fp32=True, requested_dtype=info["dtype"])
                 elapsed = time.perf_counter() - started
-                dimension = getattr(getattr(model, "embedder", model), "dimension", None)
-                if isinstance(dimension, int):
-                    info = {**info, "embedding_dimension": dimension}
+                if models.dimension is not None:
+                    info = {**info, "embedding_dimension": models.dimension}
                 if not write:
                     outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                     summary.outcomes.append(outcome)

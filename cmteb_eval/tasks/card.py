@@ -1,7 +1,9 @@
 """Typed, validated task specifications read from declarative TOML cards.
 
 A card is one file per task (see ``tasks/`` and README "Adding a task"). The
-card says *what* to evaluate; the evaluator for its ``type`` says *how*.
+card says *what* to evaluate; the evaluator for its ``type`` says *how*. What a card of
+each type may hold (columns, default main metric, instruction, ``[scoring]`` schema) is
+the type table's (``types.py``).
 """
 
 from __future__ import annotations
@@ -14,96 +16,13 @@ from typing import Any
 
 from ..errors import TaskCardError
 from ..files import read_text
+from .types import TASK_TYPES, TYPES
 
-TASK_TYPES = (
-    "Retrieval",
-    "Reranking",
-    "STS",
-    "PairClassification",
-    "Classification",
-    "Clustering",
-)
-
-# The logical columns each task type's evaluator reads; a card maps each to the
-# dataset's own column name under [columns]. Optional ones may be omitted.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "STS": ("sentence1", "sentence2", "score"),
-    "PairClassification": ("sentence1", "sentence2", "label"),
-    "Classification": ("text", "label"),
-    "Clustering": ("sentences", "labels"),
-    "Reranking": ("query", "positive", "negative"),
-    "Retrieval": ("corpus_id", "corpus_text", "query_id", "query_text",
-                  "qrel_query_id", "qrel_corpus_id", "qrel_score"),
-}
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Retrieval": ("corpus_title",),
-}
-DEFAULT_MAIN_METRIC = {
-    "STS": "cosine_spearman",
-    "PairClassification": "cosine_ap",
-    "Classification": "accuracy",
-    "Clustering": "v_measure",
-    "Reranking": "map",
-    "Retrieval": "ndcg_at_10",
-}
 # Task and split names become file names: ASCII, no separators, never hidden, never '.' or '..',
 # and short enough that every file made from them (``.<Task>.json.<random>.tmp``,
 # ``<Task>.json.bad-<time>``, ``qrels/<split>.parquet``) fits the file system's 255-byte limit.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_NAME_LENGTH = 128
-
-# Queries of these task types take the model's retrieval instruction by default.
-INSTRUCTION_TYPES = ("Retrieval", "Reranking")
-
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One ``[scoring]`` key of a task type: its type, default and allowed values."""
-
-    kind: type
-    default: Any = None
-    minimum: int | None = None
-    choices: tuple[str, ...] | None = None
-
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` is not a valid value of this setting (None when it is)."""
-        if self.kind is bool:
-            if not isinstance(value, bool):
-                return f"must be true or false (a TOML boolean), got {_shown(value)}"
-        elif self.kind is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                return f"must be an integer, got {_shown(value)}"
-            if self.minimum is not None and value < self.minimum:
-                return f"must be an integer >= {self.minimum}, got {value}"
-        elif not isinstance(value, str) or (self.choices and value not in self.choices):
-            allowed = ", ".join(repr(c) for c in self.choices or ())
-            return f"must be one of {allowed}, got {_shown(value)}"
-        return None
-
-
-def _shown(value: Any) -> str:
-    kind = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}.get(
-        type(value), type(value).__name__)
-    return f"{kind} {value!r}"[:80]
-
-
-# The [scoring] settings each task type's evaluator reads: the one place that declares them
-# (unknown keys and values of another type are card errors at load time).
-SCORING: dict[str, dict[str, Setting]] = {
-    "Retrieval": {"ignore_identical_ids": Setting(bool, False), "allow_dangling_qrels": Setting(bool, False)},
-    "Reranking": {"protocol": Setting(str, "v1", choices=("v1", "v2")),
-                  "data_layout": Setting(str, None, choices=("mteb2",))},
-    "STS": {},
-    "PairClassification": {},
-    "Classification": {"samples_per_label": Setting(int, 8, minimum=1), "n_experiments": Setting(int, 10, minimum=1),
-                       "seed": Setting(int, 42, minimum=0), "max_iter": Setting(int, 100, minimum=1)},
-    "Clustering": {"batch_size": Setting(int, 500, minimum=1), "seed": Setting(int, 42, minimum=0)},
-}
-
-
-def scoring_defaults(task_type: str) -> dict[str, Any]:
-    return {key: setting.default for key, setting in SCORING[task_type].items()}
 
 
 _TOP_KEYS = {"name", "type", "description", "languages", "main_metric", "eval_splits", "table_split",
@@ -204,9 +123,9 @@ def _check_split_name(split: str, path: Path, field_name: str) -> None:
                                       f"names and may have at most {MAX_NAME_LENGTH}")
 
 
-def _scoring(data: dict, task_type: str, path: Path) -> dict[str, Any]:
-    table = _expect(data, "scoring", dict, path, required=False) or {}
-    allowed = SCORING[task_type]
+def _check_scoring(table: dict[str, Any], task_type: str, path: Path | None) -> None:
+    """Every key is a setting of the type and every value of its declared type (types.py)."""
+    allowed = TYPES[task_type].scoring
     for key, value in table.items():
         if key not in allowed:
             known = f"known: {', '.join(allowed)}" if allowed else f"{task_type} tasks take no [scoring] settings"
@@ -214,7 +133,20 @@ def _scoring(data: dict, task_type: str, path: Path) -> dict[str, Any]:
         problem = allowed[key].problem(value)
         if problem:
             raise _fail(path, f"scoring.{key}", problem)
+
+
+def _scoring(data: dict, task_type: str, path: Path) -> dict[str, Any]:
+    table = _expect(data, "scoring", dict, path, required=False) or {}
+    _check_scoring(table, task_type, path)
     return dict(table)
+
+
+def scoring_settings(spec: "TaskSpec") -> dict[str, Any]:
+    """The task's ``[scoring]`` over its type's defaults, every value checked against the type's
+    schema (the check of card loading, for a TaskSpec built another way too)."""
+    _check_scoring(spec.scoring, spec.type, spec.card_path)
+    defaults = {key: setting.default for key, setting in TYPES[spec.type].scoring.items()}
+    return {**defaults, **spec.scoring}
 
 
 def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
@@ -250,13 +182,13 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         train_split=_expect(ds, "train_split", str, path, required=False, prefix="dataset."),
         local_dir=_local_dir(path, local_dir) if local_dir else None,
     )
-    if task_type == "Classification" and not dataset.train_split:
-        raise _fail(path, "dataset.train_split", "is missing (Classification trains on it)")
+    if TYPES[task_type].train_split and not dataset.train_split:
+        raise _fail(path, "dataset.train_split", f"is missing ({task_type} trains on it)")
     if dataset.train_split is not None:
         _check_split_name(dataset.train_split, path, "dataset.train_split")
 
     columns = _expect(data, "columns", dict, path, required=False) or {}
-    allowed = REQUIRED_COLUMNS[task_type] + OPTIONAL_COLUMNS.get(task_type, ())
+    allowed = TYPES[task_type].columns + TYPES[task_type].optional_columns
     for role, column in columns.items():
         if role not in allowed:
             raise _fail(path, f"columns.{role}",
@@ -264,10 +196,10 @@ def parse_card(data: dict[str, Any], path: Path) -> TaskSpec:
         if not isinstance(column, str) or not column:
             raise _fail(path, f"columns.{role}", "must be a non-empty string")
 
-    main_metric = _expect(data, "main_metric", str, path, required=False) or DEFAULT_MAIN_METRIC[task_type]
+    main_metric = _expect(data, "main_metric", str, path, required=False) or TYPES[task_type].main_metric
     instruction = _expect(data, "query_instruction", bool, path, required=False)
     if instruction is None:
-        instruction = task_type in INSTRUCTION_TYPES
+        instruction = TYPES[task_type].query_instruction
     scoring = _scoring(data, task_type, path)
     reference = _expect(data, "reference", dict, path, required=False) or {}
     eval_splits = _split_names(data, path)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TaskCardError, UnknownNameError, UserError, close_matches
-from .card import TASK_TYPES, TaskSpec, load_card
+from .card import TaskSpec, load_card
+from .types import TASK_TYPES
 
 
 def builtin_tasks_dir() -> Path:

@@ -1,0 +1,33 @@
+"""``cmteb-eval tasks``: the task registry (``tasks/registry.py``) as a table, or the named benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(commands) -> None:
+    tasks = commands.add_parser("tasks", help="list the task registry")
+    tasks.add_argument("--type", dest="task_type", help="only tasks of this type")
+    tasks.add_argument("--benchmark", action="append", default=[], help="only tasks of this benchmark")
+    tasks.add_argument("--task-file", action="append", default=[], help="also load this task card")
+    tasks.add_argument("--benchmarks", action="store_true", help="list the named benchmarks instead")
+
+
+def command_tasks(args: argparse.Namespace) -> int:
+    from ..tasks.registry import Registry
+
+    registry = Registry.load(args.task_file)
+    if args.benchmarks:
+        for bench in registry.benchmarks.values():
+            print(f"{bench.name:18} {len(bench.tasks):3} tasks  {bench.description}")
+        return 0
+    specs = registry.select([], args.benchmark, args.task_type) if (args.benchmark or args.task_type) \
+        else list(registry.tasks.values())
+    print("| Task | Type | Dataset | Revision | Splits | Main metric | Instruction |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in specs:
+        print(f"| {spec.name} | {spec.type} | {spec.dataset.hub_id}"
+              f"{' (' + spec.dataset.subset + ')' if spec.dataset.subset else ''} | {spec.dataset.revision[:10]} | "
+              f"{', '.join(spec.eval_splits)} | {spec.main_metric} | {'yes' if spec.query_instruction else 'no'} |")
+    print(f"\n{len(specs)} task(s)")
+    return 0

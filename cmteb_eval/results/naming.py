@@ -1,0 +1,55 @@
+"""Where result files go: ``OUTPUT_DIR/<model-name>/<Task>.json`` (and its per-item file in
+``items/``, ``items.py``), with names that cannot escape the output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from ..errors import UserError
+
+MAX_NAME = 120  # bytes of UTF-8: a folder name must fit the file system's 255-byte limit with room to spare
+_UNSAFE = re.compile(r"[^\w.-]+")  # \w: letters and digits of every script, and '_'
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def safe_name(name: str) -> str:
+    """A folder or file name derived from a model id, path or task name that cannot escape
+    the output folder: no separators, never '.', '..', hidden, empty or absolute, at most
+    120 bytes. Letters of every script stay readable (a Chinese name stays Chinese); a hub
+    id ``org/name`` becomes mteb's ``org__name``. When characters had to be replaced or
+    dropped (``my model``) or the name was shortened, a hash of the whole name is appended,
+    so two names that differ only there get two folders (``my_model`` and ``my_model-<hash>``)."""
+    name = unicodedata.normalize("NFC", str(name)).strip().rstrip("/\\")
+    if "/" in name or "\\" in name:
+        parts = [p for p in re.split(r"[\\/]+", name) if p]
+        # a path: its last one or two parts; a hub id org/name: mteb's org__name
+        name = "__".join(parts[-2:]) if len(parts) == 2 else (parts[-1] if parts else "")
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    if cleaned and cleaned == name and len(cleaned.encode("utf-8", "surrogatepass")) <= MAX_NAME:
+        return cleaned
+    tag = "-" + _digest(name)
+    stem = cleaned or "model"
+    while len((stem + tag).encode("utf-8", "surrogatepass")) > MAX_NAME:
+        stem = stem[:-1]
+    return stem.rstrip("._-") + tag
+
+
+def result_path(output_dir: Path, model_name: str, task_name: str, *parts: str) -> Path:
+    """``OUTPUT_DIR/<safe model name>/[parts/]<safe task name>.json``, checked to stay inside OUTPUT_DIR."""
+    for name in (task_name, *parts):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise UserError(f"Refusing to write a result file named {name!r}: task names must be plain ASCII names.",
+                            "Rename the task in its card (letters, digits, '-', '_', '.').")
+    root = Path(os.path.abspath(output_dir))  # not resolve(): a symlink the user made is theirs to make
+    path = root.joinpath(safe_name(model_name), *parts, task_name + ".json")
+    if root not in Path(os.path.normpath(path)).parents:
+        raise UserError(f"Refusing to write {path}: it is outside the output folder {root}.",
+                        "Use a plain --model-name without path separators.")
+    return path
