@@ -1,1 +1,9 @@
-"""Model adapters: embedders and cross-encoders behind small Protocols."""
+"""Layer 3, models: embedders and cross-encoders behind the small Protocols of ``protocol.py``.
+``loading.py`` finds and loads a model's files, ``settings.py`` works out how it must be run,
+``fingerprint.py`` identifies it by its bytes; ``embedder.py`` and ``cross_encoder.py`` are the
+adapters, with ``pooling.py`` (token sequences to vectors), ``vectors.py`` (distinct inputs once,
+finite outputs), ``runtime.py`` (device, threads, batches), ``precision.py`` (float32 retry),
+``backends.py`` with ``lean_encoder.py`` and ``onnx_backend.py`` (the forward pass), ``cache.py``
+(the embedding cache), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
+and ``mteb_bridge.py`` (our embedders handed to mteb).
+"""

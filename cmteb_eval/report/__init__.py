@@ -1,1 +1,6 @@
-"""TODO"""
+"""Layer 7, reporting on written results (never models or evaluators): ``scores.py`` (main scores
+in one shape), ``published.py`` and ``published_data.py`` (published references), ``tables.py`` and
+``formats.py`` (leaderboards and their output formats), ``compare.py``, ``significance.py``,
+``gate.py``, ``reproduce.py``, ``plots.py``, ``outputs.py`` and ``run_summary.py`` (the table
+``run`` prints).
+"""

@@ -1,1 +1,4 @@
-"""TODO"""
+"""Layer 6, running: ``setup.py`` loads what a run evaluates and names it, ``config.py`` fingerprints
+a task's configuration, ``resume.py`` decides which tasks are already done, and ``runner.py``
+evaluates the rest and writes each result at once.
+"""
