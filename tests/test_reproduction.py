@@ -87,7 +87,8 @@ def test_ocnli_cosine_ap_equals_mteb(minilm, minilm_dir, shared):
     for metric in ("cosine_ap", "cosine_accuracy", "cosine_f1", "max_ap", "max_accuracy", "max_f1",
                    "euclidean_ap", "manhattan_ap", "dot_ap"):
         assert ours[metric] == pytest.approx(reference[metric], abs=1e-9), metric
-    assert_same_embeddings_as_sentence_transformers(minilm, minilm_dir, table["sentence1"] + table["sentence2"])
+    # a quarter of the texts (842): the encoder is the same for all, the full set doubles the test's time
+    assert_same_embeddings_as_sentence_transformers(minilm, minilm_dir, table["sentence1"] + table["sentence2"], every=4)
 
 
 def test_our_embedder_handed_to_mteb_gives_our_scores(minilm, shared):
