@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cmteb_eval.tasks.registry import Registry
 from cmteb_eval.tasks.card import TaskSpec
 
@@ -67,14 +69,26 @@ def build_reranking(spec: TaskSpec, folder: Path) -> None:
 
 
 def build_retrieval(spec: TaskSpec, folder: Path) -> None:
-    write_jsonl(folder / "corpus.jsonl", {"id": [f"d{i}" for i in range(15)],
-                                          "text": [_sentence(i) for i in range(15)]})
-    write_jsonl(folder / "queries.jsonl", {"id": [f"q{i}" for i in range(5)],
-                                           "text": [_sentence(i + 20) for i in range(5)]})
+    corpus = {spec.column("corpus_id"): [f"d{i}" for i in range(15)],
+              spec.column("corpus_text"): [_sentence(i) for i in range(15)]}
+    if "corpus_title" in spec.columns and spec.column("corpus_title") != "corpus_title":
+        corpus[spec.column("corpus_title")] = [f"title {i}" if i % 2 else "" for i in range(15)]
+    write_jsonl(folder / "corpus.jsonl", corpus)
+    write_jsonl(folder / "queries.jsonl", {spec.column("query_id"): [f"q{i}" for i in range(5)],
+                                           spec.column("query_text"): [_sentence(i + 20) for i in range(5)]})
     for split in spec.eval_splits:
         write_jsonl(folder / "qrels" / f"{split}.jsonl", {
-            "query-id": [f"q{i}" for i in range(5)], "corpus-id": [f"d{2 * i}" for i in range(5)],
-            "score": [1] * 5})
+            spec.column("qrel_query_id"): [f"q{i}" for i in range(5)],
+            spec.column("qrel_corpus_id"): [f"d{2 * i}" for i in range(5)], spec.column("qrel_score"): [1] * 5})
+
+
+def build_summarization(spec: TaskSpec, folder: Path) -> None:
+    for split in spec.eval_splits:  # the hub layout: one text per row, lists of summaries and relevance
+        write_jsonl(folder / f"{split}.jsonl", {
+            "text": [_sentence(i) for i in range(3)],
+            spec.column("human_summaries"): [[_sentence(i + j) for j in range(3)] for i in range(3)],
+            spec.column("machine_summaries"): [[_sentence(i + j + 7) for j in range(4)] for i in range(3)],
+            spec.column("relevance"): [[1.0, 2.5, 4.0, 3.0] for _ in range(3)]})
 
 
 BUILDERS = {
@@ -84,12 +98,23 @@ BUILDERS = {
     "PairClassification": build_pair_classification,
     "Classification": build_classification,
     "Clustering": build_clustering,
+    "Summarization": build_summarization,
 }
 
 
 def test_cmteb_benchmark_runs_offline_on_a_hub_shaped_mirror(tmp_path, tiny_bert):
-    specs = Registry.load().select(benchmarks=["cmteb"])
-    assert len(specs) == 35
+    run_benchmark_offline(tmp_path, tiny_bert, "cmteb", 35)
+
+
+@pytest.mark.slow
+def test_mteb_en_benchmark_runs_offline_on_a_hub_shaped_mirror(tmp_path, tiny_bert):
+    """All 67 cards of MTEB(eng, v1), read in the hub's column names the cards declare (about 2 minutes)."""
+    run_benchmark_offline(tmp_path, tiny_bert, "mteb-en", 67)
+
+
+def run_benchmark_offline(tmp_path, tiny_bert, benchmark: str, n_cards: int) -> None:
+    specs = Registry.load().select(benchmarks=[benchmark])
+    assert len(specs) == n_cards
     mirror = tmp_path / "mirror"
     for spec in specs:
         if spec.type in BUILDERS:
@@ -97,7 +122,7 @@ def test_cmteb_benchmark_runs_offline_on_a_hub_shaped_mirror(tmp_path, tiny_bert
     out = tmp_path / "out"
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     done = subprocess.run(
-        [sys.executable, "-m", "cmteb_eval", "run", "--benchmark", "cmteb", "--model", str(tiny_bert),
+        [sys.executable, "-m", "cmteb_eval", "run", "--benchmark", benchmark, "--model", str(tiny_bert),
          "--model-name", "tiny", "--pooling", "cls", "--data-dir", str(mirror), "--output-dir", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     unsupported = [s for s in specs if s.type not in BUILDERS]

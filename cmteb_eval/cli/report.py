@@ -153,7 +153,7 @@ def command_table(args: argparse.Namespace) -> int:
         if key == "cmteb":
             out.append(T.cmteb_table(models, task_types, cmteb_tasks, args.card))
         elif key == "mteb":
-            out.append(T.mteb_table(models, args.card))
+            out.append(T.mteb_table(models, args.card, registry))
         elif key == "reranking":
             out.append(T.reranking_table(models, args.card))
         elif key in ("types", *by_lower):

@@ -19,15 +19,30 @@ def command_tasks(args: argparse.Namespace) -> int:
     registry = Registry.load(args.task_file)
     if args.benchmarks:
         for bench in registry.benchmarks.values():
-            print(f"{bench.name:18} {len(bench.tasks):3} tasks  {bench.description}")
+            cards = f" ({len(bench.tasks)} cards)" if len(bench.entries()) != len(bench.tasks) else ""
+            aka = f" [mteb: {bench.mteb_name}]" if bench.mteb_name else ""
+            print(f"{bench.name:18} {len(bench.entries()):3} tasks{cards}  {bench.description}{aka}")
         return 0
     specs = registry.select([], args.benchmark, args.task_type) if (args.benchmark or args.task_type) \
         else list(registry.tasks.values())
+    groups = {card: group for bench in map(registry.benchmark, args.benchmark)
+              for group, cards in bench.groups.items() for card in cards}
     print("| Task | Type | Dataset | Revision | Splits | Main metric | Instruction |")
     print("|---|---|---|---|---|---|---|")
+    shown: list[str] = []
     for spec in specs:
+        group = groups.get(spec.name)
+        if group is not None:  # a task scored as the mean of several cards: one row
+            if group not in shown:
+                shown.append(group)
+                cards = [s for s in specs if groups.get(s.name) == group]
+                print(f"| {group} | {spec.type} | mean of {len(cards)} cards: {', '.join(s.name for s in cards)} | - | "
+                      f"{', '.join(spec.eval_splits)} | {spec.main_metric} | {'yes' if spec.query_instruction else 'no'} |")
+            continue
+        shown.append(spec.name)
         print(f"| {spec.name} | {spec.type} | {spec.dataset.hub_id}"
               f"{' (' + spec.dataset.subset + ')' if spec.dataset.subset else ''} | {spec.dataset.revision[:10]} | "
               f"{', '.join(spec.eval_splits)} | {spec.main_metric} | {'yes' if spec.query_instruction else 'no'} |")
-    print(f"\n{len(specs)} task(s)")
+    cards = f" ({len(specs)} task cards)" if len(specs) != len(shown) else ""
+    print(f"\n{len(shown)} task(s){cards}")
     return 0

@@ -46,7 +46,7 @@ class RerankingQuery:
     """One query with its candidate list; ``relevance`` is the qrels value of each candidate."""
 
     query_id: str
-    query: str
+    query: str | list[str]  # a list: several texts, a candidate's score is its best over them (mteb 1.x)
     candidate_ids: list[str]
     candidate_texts: list[str]
     relevance: list[float]
@@ -193,9 +193,13 @@ def reranking_from_rows(spec: TaskSpec, split: str, table: Columns, source: str)
     out: list[RerankingQuery] = []
     skipped = 0
     for index, (query, pos, neg) in enumerate(zip(queries_col, positives, negatives)):
-        if not isinstance(query, str):
-            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has query {query!r}, not a string.",
-                                  "Multi-text queries are not supported; give one query string per row.")
+        if hasattr(query, "tolist"):
+            query = query.tolist()
+        if isinstance(query, (list, tuple)) and query and all(isinstance(q, str) for q in query):
+            query = list(query)  # a multi-text query (MindSmallReranking: a user's history): scored by its best text
+        elif not isinstance(query, str):
+            raise DataFormatError(f"Task {spec.name}: row {index} of {source} has query {str(query)[:80]!r}, not a "
+                                  f"string or a non-empty list of strings.", "Give one query (or list of texts) per row.")
         if not pos or not neg:
             skipped += 1
             continue

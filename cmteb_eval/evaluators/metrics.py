@@ -84,6 +84,15 @@ def spearman(x, y) -> float:
     return pearson(average_ranks(x), average_ranks(y))
 
 
+def correlation_with_p(x, y, method: str) -> tuple[float, float]:
+    """scipy's ``spearmanr`` or ``pearsonr`` as (statistic, two-sided p-value): mteb 1.x's Summarization
+    score averages both numbers (evaluators/summarization.py, protocol v1)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    result = (spearmanr if method == "spearman" else pearsonr)(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    return float(result.statistic), float(result.pvalue)
+
+
 def row_spearman(values: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """Spearman per row of two [rows, n] arrays (average ranks for ties), as scipy computes it for
     one row; 0 for a row where either side is constant (a resample of tied items)."""

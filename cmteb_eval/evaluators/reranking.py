@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.ranking import RerankingData, load_reranking
-from ..errors import UserError
+from ..errors import NotYetSupportedError, UserError
 from ..models.pair import ModelPair
 from ..models.protocol import PASSAGE, QUERY
 from ..tasks.card import TaskSpec
@@ -45,14 +45,20 @@ def rank_order(protocol: str, ids: list[str], scores: np.ndarray) -> np.ndarray:
 
 def bi_encoder_scores(embedder, spec: TaskSpec, data: RerankingData) -> list[np.ndarray]:
     """Cosine (float32) of each query with each of its candidates; each distinct text encoded once."""
-    queries = normalize_rows(embedder.encode([q.query for q in data.queries], role=QUERY, task=spec))
+    texts_of = [q.query if isinstance(q.query, list) else [q.query] for q in data.queries]
+    queries = normalize_rows(embedder.encode([t for texts in texts_of for t in texts], role=QUERY, task=spec))
     texts = [t for q in data.queries for t in q.candidate_texts]
     passages = normalize_rows(embedder.encode(texts, role=PASSAGE, task=spec))
-    out, start = [], 0
-    for n, q in enumerate(data.queries):
+    out, start, first = [], 0, 0
+    for q, query_texts in zip(data.queries, texts_of):
         block = passages[start:start + len(q.candidate_texts)]
-        out.append(block @ queries[n])
+        # a multi-text query: each candidate's best cosine over the query's texts (mteb 1.x: torch.amax)
+        if len(query_texts) == 1:
+            out.append(block @ queries[first])
+        else:
+            out.append((queries[first:first + len(query_texts)] @ block.T).max(axis=0))
         start += len(q.candidate_texts)
+        first += len(query_texts)
     return out
 
 
@@ -87,6 +93,9 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
         stage1 = bi_encoder_scores(models.embedder, spec, data)
         final = stage1
     if models.reranker is not None:
+        if any(isinstance(q, list) for q in queries):
+            raise NotYetSupportedError(f"Task {spec.name}: its queries are lists of texts, which a cross-encoder "
+                                       f"cannot score yet.", "Evaluate this task with an embedder (--model) alone.")
         if stage1 is None:  # cross-encoder alone: it scores every candidate
             top = [np.arange(len(c)) for c in candidates]
         else:

@@ -4,6 +4,6 @@
 adapters, with ``pooling.py`` (token sequences to vectors), ``vectors.py`` (distinct inputs once,
 finite outputs), ``runtime.py`` (device, threads, batches), ``precision.py`` (float32 retry),
 ``backends.py`` with ``lean_encoder.py`` and ``onnx_backend.py`` (the forward pass), ``cache.py``
-(the embedding cache), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
+(the embedding cache; ``cache_index.py``, where its vectors are), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
 and ``mteb_bridge.py`` (our embedders handed to mteb).
 """

@@ -42,6 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..files import open_regular
+from .cache_index import ShardIndex, gather
 
 FORMAT_VERSION = 2  # 2: the namespace key is inside every shard
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write
@@ -155,21 +156,24 @@ class CacheStats:
 
 
 class Namespace:
-    """The cached vectors of one model configuration and role, loaded lazily into memory."""
+    """The cached vectors of one model configuration and role: an index of where they are, read from
+    disk a shard at a time when a lookup needs them."""
 
     def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None) -> None:
         self.folder = folder
         self.identity = identity
         self.key = namespace_key(identity)
         self.owner = owner
-        self._index: dict[bytes, np.ndarray] | None = None
+        self._index: ShardIndex | None = None
         self._seen: set[str] = set()
         self._meta_checked = False
         self.stats = CacheStats()
 
-    def _refresh(self) -> dict[bytes, np.ndarray]:
+    def _refresh(self) -> ShardIndex:
+        """Index the shards not seen yet: each is read whole once (its checksum verified), then only its
+        hash prefixes are kept (``cache_index.py``): the vectors stay on disk until a lookup needs them."""
         if self._index is None:
-            self._index = {}
+            self._index = ShardIndex()
         if not self.folder.is_dir():
             return self._index
         foreign: list[str] = []
@@ -177,29 +181,42 @@ class Namespace:
             if path.name in self._seen or path.name.startswith(".tmp-"):
                 continue
             self._seen.add(path.name)
-            try:
-                hashes, vectors = read_shard(path, self.key)
-            except ForeignShard as why:
-                self.stats.foreign_shards += 1
-                foreign.append(f"{path.name} ({why})")
-                continue
-            except CorruptShard as why:
-                self.stats.corrupt_shards += 1
-                warnings.warn(f"embedding cache: shard {path} is damaged ({why}); deleting it, "
-                              f"its texts will be recomputed", stacklevel=3)
-                try:
-                    if path.is_file() or path.is_symlink():
-                        path.unlink()
-                except OSError:  # a folder named like a shard: skipped, not ours to delete
-                    pass
-                continue
-            for key, row in zip(hashes, vectors):
-                self._index[key.tobytes()] = row
+            loaded = self._read(path, foreign)
+            if loaded is not None:
+                self._index.add(path, loaded[0])
+                del loaded
         if foreign:
             warnings.warn(f"embedding cache: {len(foreign)} shard(s) in {self.folder} were not written for this "
                           f"namespace's key and are not used (left in place; their texts are encoded again): "
                           f"{'; '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}", stacklevel=3)
         return self._index
+
+    def _read(self, path: Path, foreign: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """A shard's (hashes, vectors), or None when it is foreign (noted in ``foreign``) or damaged
+        (reported and deleted: its texts are recomputed)."""
+        try:
+            return read_shard(path, self.key)
+        except ForeignShard as why:
+            self.stats.foreign_shards += 1
+            foreign.append(f"{path.name} ({why})")
+        except CorruptShard as why:
+            self.stats.corrupt_shards += 1
+            warnings.warn(f"embedding cache: shard {path} is damaged ({why}); deleting it, "
+                          f"its texts will be recomputed", stacklevel=4)
+            try:
+                if path.is_file() or path.is_symlink():
+                    path.unlink()
+            except OSError:  # a folder named like a shard: skipped, not ours to delete
+                pass
+        return None
+
+    def _load(self, shard: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """One indexed shard, read again for a lookup (checked again: it may have changed since)."""
+        path = self._index.paths[shard]
+        loaded = None if path is None else self._read(path, [])
+        if loaded is None:
+            self._index.paths[shard] = None
+        return loaded
 
     def _usable(self) -> bool:
         return self.owner is None or self.owner.unusable is None
@@ -212,19 +229,15 @@ class Namespace:
     def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
         """Cached rows by position, and the positions that must be computed (all of them when
         the cache cannot be read)."""
+        found: dict[int, np.ndarray] = {}
         try:
-            index = self._refresh() if self._usable() else {}
+            if self._usable() and len(texts) and len(self._refresh()):
+                wanted = np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
+                found = gather(self._index, wanted, self._load)
         except OSError as exc:
             self._failed(exc, f"reading {self.folder}")
-            index = {}
-        found: dict[int, np.ndarray] = {}
-        missing: list[int] = []
-        for position, text in enumerate(texts):
-            row = index.get(text_hash(text))
-            if row is None:
-                missing.append(position)
-            else:
-                found[position] = row
+            found = {}
+        missing = [position for position in range(len(texts)) if position not in found]
         self.stats.hits += len(found)
         self.stats.misses += len(missing)
         return found, missing
@@ -246,8 +259,7 @@ class Namespace:
             chunk_h, chunk_v = hashes[start:start + SHARD_ROWS], vectors[start:start + SHARD_ROWS]
             path = write_shard(self.folder, self.key, chunk_h, chunk_v)
             self._seen.add(path.name)
-            for key, row in zip(chunk_h, np.asarray(chunk_v, dtype=np.float32)):
-                index[key.tobytes()] = row
+            index.add(path, chunk_h)
 
     def _write_meta(self) -> None:
         """meta.json says what the namespace's key is made of (for ``cache info``); one that does

@@ -43,6 +43,7 @@ class TaskScore:
     items_problem: str | None = None  # why the per-item file cannot be used with this result
     items_note: str = ""  # why a result has no usable per-item values (no error: e.g. an older format)
     foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
+    metrics: dict[str, float] = field(default_factory=dict)  # every numeric metric of the shown split (x100)
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}`` in the format of the task's type
@@ -87,6 +88,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
     task = str(data["task_name"])
     harness = data.get("harness") if isinstance(data.get("harness"), dict) else {}
     splits: dict[str, float] = {}
+    metrics: dict[str, dict[str, float]] = {}
     subset = None
     for split, entries in (data.get("scores") or {}).items():
         if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict) \
@@ -94,6 +96,8 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
             raise UserError(f"Result file {path}: split {split!r} has no numeric main_score.",
                             "Pass a file written by 'cmteb-eval run' or by mteb.")
         splits[str(split)] = 100.0 * float(entries[0]["main_score"])
+        metrics[str(split)] = {k: 100.0 * float(v) for k, v in entries[0].items()
+                               if isinstance(v, (int, float)) and not isinstance(v, bool)}
         subset = entries[0].get("hf_subset", subset)
     if not splits:
         raise UserError(f"Result file {path} holds no scores.", "Rerun the task to write it again.")
@@ -117,7 +121,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
-        foreign=integrity.provenance(data)[0] == "foreign",
+        foreign=integrity.provenance(data)[0] == "foreign", metrics=metrics[split],
     )
 
 

@@ -6,7 +6,8 @@
   per-task published scores reproduce the card's printed rows (the card's text speaks of
   31 datasets, but its numbers include STS22, AmazonReviews and the two MASSIVE tasks;
   tests/test_tables.py checks every row).
-- MTEB: the 56 English tasks, grouped as in the card.
+- MTEB: the 56 English tasks of ``mteb-en`` (MTEB(eng, v1)), grouped by type as in the card; a card's
+  score is its main metric (PairClassification: cosine AP, as published), from our files or mteb's.
 - Reranking: the six columns of the card's reranking table and their mean.
 - One table per task type, every task a column, plus their mean.
 
@@ -30,24 +31,10 @@ from .scores import ModelScores
 
 CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
 RERANKING_TASKS = ("T2Reranking", "T2RerankingZh2En", "T2RerankingEn2Zh", "MMarcoReranking", "CMedQAv1", "CMedQAv2")
-# The 56 English MTEB (v1) tasks behind the card's MTEB table, by the card's column.
-MTEB_GROUPS: dict[str, tuple[str, ...]] = {
-    "Retrieval (15)": ("ArguAna", "ClimateFEVER", "CQADupstackRetrieval", "DBPedia", "FEVER", "FiQA2018",
-                       "HotpotQA", "MSMARCO", "NFCorpus", "NQ", "QuoraRetrieval", "SCIDOCS", "SciFact",
-                       "Touche2020", "TRECCOVID"),
-    "Clustering (11)": ("ArxivClusteringP2P", "ArxivClusteringS2S", "BiorxivClusteringP2P", "BiorxivClusteringS2S",
-                        "MedrxivClusteringP2P", "MedrxivClusteringS2S", "RedditClustering", "RedditClusteringP2P",
-                        "StackExchangeClustering", "StackExchangeClusteringP2P", "TwentyNewsgroupsClustering"),
-    "Pair Classification (3)": ("SprintDuplicateQuestions", "TwitterSemEval2015", "TwitterURLCorpus"),
-    "Reranking (4)": ("AskUbuntuDupQuestions", "MindSmallReranking", "SciDocsRR", "StackOverflowDupQuestions"),
-    "STS (10)": ("BIOSSES", "SICK-R", "STS12", "STS13", "STS14", "STS15", "STS16", "STS17", "STS22", "STSBenchmark"),
-    "Summarization (1)": ("SummEval",),
-    "Classification (12)": ("AmazonCounterfactualClassification", "AmazonPolarityClassification",
-                            "AmazonReviewsClassification", "Banking77Classification", "EmotionClassification",
-                            "ImdbClassification", "MassiveIntentClassification", "MassiveScenarioClassification",
-                            "MTOPDomainClassification", "MTOPIntentClassification",
-                            "ToxicConversationsClassification", "TweetSentimentExtractionClassification"),
-}
+# The card's MTEB table: its columns, by task type, over the tasks of the ``mteb-en`` benchmark (MTEB(eng, v1)).
+MTEB_COLUMNS = {"Retrieval": "Retrieval", "Clustering": "Clustering", "PairClassification": "Pair Classification",
+                "Reranking": "Reranking", "STS": "STS", "Summarization": "Summarization",
+                "Classification": "Classification"}
 MISSING = "-"
 
 
@@ -142,18 +129,63 @@ def cmteb_table(models: Sequence[ModelScores], task_types: dict[str, str], tasks
     return table
 
 
-def mteb_table(models: Sequence[ModelScores], card_rows: bool = False) -> Leaderboard:
+def card_metric_score(model: ModelScores, spec) -> float | None:
+    """A model's score (x100) on a card, read from a file of ours (named by the card) or of mteb (named by
+    mteb's task name), on the card's hf_subset: the card's main metric, under its mteb 1.x name too
+    (``cos_sim_ap`` for ``cosine_ap``), else the file's main score. A file of another subset is not used."""
+    from ..tasks.aliases import mteb_name, mteb_subset
+
+    entry = model.tasks.get(spec.name) or model.tasks.get(mteb_name(spec))
+    if entry is None or entry.subset not in (None, mteb_subset(spec)):
+        return None
+    metric = spec.main_metric
+    for name in (metric, "cos_sim_" + metric.removeprefix("cosine_")):
+        if name in entry.metrics:
+            return entry.metrics[name]
+    return entry.score
+
+
+def mteb_entry_matrix(models: Sequence[ModelScores], registry) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Models x the 56 tasks of ``mteb-en`` (x100), and each task's type. A group of cards (CQADupstackRetrieval)
+    is the mean of its cards, as the MTEB leaderboard computes it; a model missing any card of it has none,
+    unless it has the aggregate's own result file (mteb 2's ``CQADupstackRetrieval``)."""
+    bench = registry.benchmark("mteb-en")
+    entries = bench.entries()
+    types = {entry: registry.task(cards[0]).type for entry, cards in entries}
+    data = {}
+    for model in models:
+        row = {}
+        for entry, cards in entries:
+            values = [card_metric_score(model, registry.task(card)) for card in cards]
+            if len(cards) > 1 and any(v is None for v in values):
+                row[entry] = model.score(entry)
+            else:
+                row[entry] = None if any(v is None for v in values) else sum(values) / len(values)
+        data[model.label] = row
+    frame = pd.DataFrame.from_dict(data, orient="index", columns=list(types), dtype="float64")
+    frame.index.name = "Model"
+    return frame, types
+
+
+def mteb_table(models: Sequence[ModelScores], card_rows: bool = False, registry=None) -> Leaderboard:
+    """The card's MTEB table: Average (56) over the tasks of ``mteb-en``, then each type's average."""
+    from ..tasks.registry import Registry
+
     _check_unique(models)
-    all_tasks = [t for group in MTEB_GROUPS.values() for t in group]
-    matrix = task_matrix(models, all_tasks)
+    matrix, types = mteb_entry_matrix(models, registry if registry is not None else Registry.load())
     frame = pd.DataFrame(index=matrix.index)
     frame["Dimension"] = pd.Series({m.label: m.dimension for m in models}, dtype="float64")
     frame["Sequence Length"] = pd.Series({m.label: m.max_length for m in models}, dtype="float64")
-    frame["Average (56)"] = mean_over(matrix, all_tasks)
-    for column, group in MTEB_GROUPS.items():
-        frame[column] = mean_over(matrix, group)
-    table = Leaderboard("mteb", "MTEB (56 English tasks; Average = mean over tasks)", frame,
-                  ["Average (56)", *MTEB_GROUPS], ["Dimension", "Sequence Length"], _sources(models))
+    average = f"Average ({len(types)})"
+    frame[average] = mean_over(matrix, list(types))
+    columns = []
+    for task_type, title in MTEB_COLUMNS.items():
+        tasks = [t for t, kind in types.items() if kind == task_type]
+        columns.append(f"{title} ({len(tasks)})")
+        frame[columns[-1]] = mean_over(matrix, tasks)
+    table = Leaderboard("mteb", f"MTEB(eng, v1) ({len(types)} English tasks; Average = mean over tasks, "
+                                "CQADupstackRetrieval = mean of its 12 sub-forums)", frame,
+                        [average, *columns], ["Dimension", "Sequence Length"], _sources(models))
     if card_rows:
         table = _with_card_rows(table, "mteb", {c: c for c in frame.columns})
     return table

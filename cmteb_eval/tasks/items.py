@@ -14,6 +14,7 @@ scored-pairs    STS                 ``cosine``                ``gold`` (by posit
 labelled-pairs  PairClassification  ``cosine``                ``label`` (by position)          AP(label, cosine)
 examples        Classification      ``correct_fraction``      ``label`` (by position)          mean = accuracy
 sets            Clustering          ``v_measure_per_set``     ``set_sizes`` (by position)      mean = V-measure
+texts           Summarization       ``text_score``            ``text_index`` (by position)     mean = main score
 queries         Retrieval,          one list per metric       ``query_id`` (by id)             mean of the main
                 Reranking           (``stage1_*``: before                                       metric's column
                                     reranking)
@@ -21,7 +22,9 @@ queries         Retrieval,          one list per metric       ``query_id`` (by i
 
 Classification's ``correct_fraction`` is each example's share of experiments that classified
 it correctly, so its mean is the accuracy averaged over experiments (the main score);
-Clustering's per-set V-measures average to the main score in the same way.
+Clustering's per-set V-measures average to the main score in the same way; so do Summarization's
+per-text scores (each kept text's Spearman, or under protocol v1 its (Spearman + p-value) / 2), whose
+``text_index`` is the row of each text the score kept.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ FORMATS: dict[str, ItemFormat] = {f.name: f for f in (
     ItemFormat("examples", values="correct_fraction", identity="label", statistic="mean",
                extra=("train_rows_per_experiment",)),
     ItemFormat("sets", values="v_measure_per_set", identity="set_sizes", statistic="mean"),
+    ItemFormat("texts", values="text_score", identity="text_index", statistic="mean"),
     ItemFormat("queries", values=None, identity="query_id", statistic="mean", by="id",
                extra=("num_skipped_rows",),
                metric_columns={"map": ("ap", "map_at_1000"), "mrr": ("mrr_at_10",)}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TaskCardError, UnknownNameError, UserError, close_matches
@@ -26,9 +26,27 @@ def builtin_tasks_dir() -> Path:
 
 @dataclass(frozen=True)
 class Benchmark:
+    """A named list of task cards. ``groups`` maps a task of the benchmark that is scored as the mean of
+    several cards (MTEB's CQADupstackRetrieval: 12 sub-forums) to those cards; ``mteb_name`` is the
+    benchmark's name in mteb (``MTEB(eng, v1)``), accepted wherever a benchmark is named."""
+
     name: str
     description: str
     tasks: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mteb_name: str | None = None
+
+    def entries(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The benchmark's tasks as its averages count them: (task, its cards), a group once, in order."""
+        group_of = {card: group for group, cards in self.groups.items() for card in cards}
+        out: dict[str, tuple[str, ...]] = {}
+        for card in self.tasks:
+            group = group_of.get(card)
+            if group is None:
+                out[card] = (card,)
+            elif group not in out:
+                out[group] = self.groups[group]
+        return list(out.items())
 
 
 class Registry:
@@ -88,6 +106,9 @@ class Registry:
         key = name.lower()
         if key in self.benchmarks:
             return self.benchmarks[key]
+        by_mteb_name = {b.mteb_name.lower(): b for b in self.benchmarks.values() if b.mteb_name}
+        if key in by_mteb_name:
+            return by_mteb_name[key]
         hint = close_matches(name, list(self.benchmarks))
         raise UnknownNameError(f"Unknown benchmark {name!r}.",
                                (hint + " " if hint else "") + f"Known: {', '.join(sorted(self.benchmarks))}.")
@@ -129,5 +150,13 @@ def _load_benchmarks(path: Path, tasks: dict[str, TaskSpec]) -> dict[str, Benchm
         if unknown:
             raise TaskCardError(f"Benchmark file {path}: '{name}' names unknown tasks {unknown}.",
                                 "Add their cards or fix the names.")
-        benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members))
+        groups = entry.get("groups", {})
+        if not isinstance(groups, dict) or any(not isinstance(cards, list) or not cards or not set(cards) <= set(members)
+                                               for cards in groups.values()):
+            raise TaskCardError(f"Benchmark file {path}: '{name}.groups' must map a task name to a non-empty list of "
+                                f"the benchmark's own tasks.", "Fix the group, or list its cards under tasks.")
+        mteb_name = entry.get("mteb_name")
+        benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members),
+                                             {g: tuple(cards) for g, cards in groups.items()},
+                                             str(mteb_name) if mteb_name else None)
     return benchmarks

@@ -138,6 +138,22 @@ TYPES: dict[str, TaskType] = {row.name: row for row in (
         train_split=True,
     ),
     TaskType(
+        "Summarization",
+        columns=("machine_summaries", "human_summaries", "relevance"),
+        main_metric="cosine_spearman",
+        evaluator=_EVALUATORS + "summarization",
+        protocol="mteb summarization: per text, each machine summary's best cosine (and dot) against the text's "
+                 "human summaries; Spearman and Pearson with the human relevance per text, averaged over texts "
+                 "(texts whose relevance or maxima are all equal skipped)",
+        items="texts",
+        scoring={"protocol": Setting(str, "v2", choices=("v1", "v2"))},
+        variants={
+            "v1": "v1 (mteb 1.x, and mteb 2's SummEval via DeprecatedSummarizationEvaluator: the published MTEB "
+                  "numbers): the mean over every text's (statistic, p-value) pair, i.e. (mean rho + mean p) / 2",
+            "v2": "v2 (mteb 2's SummarizationEvaluator, SummEvalSummarization.v2): the mean of the statistics",
+        },
+    ),
+    TaskType(
         "Clustering",
         columns=("sentences", "labels"),
         main_metric="v_measure",
