@@ -59,6 +59,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="encoder runtime: lean (our fused forward for BERT-family models; CPU float32), "
                      "torch (transformers' forward), onnx (onnxruntime; CPU float32); auto = lean where "
                      "it applies, else torch")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars: a progress line every 30 s instead (the default when stdout is not a terminal)")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
@@ -116,12 +118,27 @@ def command_run(args: argparse.Namespace) -> int:
         summary = run_tasks(models, name, specs, args.data_dir, output_dir, log=lambda line: None, options=options,
                             overwrite=args.overwrite, write=False)
         return 1 if summary.failed else 0
+    from ..models import progress
+
+    progress.configure(quiet=args.quiet)
     cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-    print(f"{len(specs)} task(s)")
+    print(run_plan(specs, output_dir, name, cache))
     summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     return report_run(summary, name, output_dir, cache)
+
+
+def run_plan(specs, output_dir: Path, name: str, cache) -> str:
+    """What the run is about to do: its tasks and where results and cached vectors go (each encoding
+    then says how many texts it finds in the cache, how many it encodes and their tokens, and an
+    estimate once its first batches ran)."""
+    from ..results.naming import safe_name
+
+    lines = [f"Plan: {len(specs)} task(s) -> {output_dir / safe_name(name)}"]
+    lines += [f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})" for spec in specs]
+    lines.append(f"Embedding cache: {cache.root}" if cache is not None else "Embedding cache: off (--no-cache)")
+    return "\n".join(lines)
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

@@ -350,28 +350,3 @@ def _shard_rows(path: Path) -> int:
             return int(shape[0])
     except Exception:
         return 0
-
-
-def cached_encode(texts: list[str], namespace: Namespace | None, shard, dim: int, encode) -> np.ndarray:
-    """Vectors of distinct ``texts``: cached rows read from ``namespace``, the rest ``encode``d and
-    stored. Under torchrun (``shard``) only rank 0 touches the cache (``namespace`` None elsewhere):
-    it names the texts to encode, every rank encodes its share, and rank 0's finished array is sent
-    to all ranks."""
-    main = shard is None or shard.is_main
-    out = np.empty((len(texts), dim), dtype=np.float32)
-    missing = list(range(len(texts)))
-    if namespace is not None:
-        found, missing = namespace.lookup(texts)
-        for position, row in found.items():
-            out[position] = row
-    if shard is not None:
-        missing = shard.share(missing)
-    if missing:
-        todo = [texts[i] for i in missing]
-        vectors = encode(todo)
-        out[missing] = vectors
-        if namespace is not None:
-            namespace.store(todo, vectors)
-    if shard is not None:
-        out = shard.broadcast_array(out if main else None, out.shape)
-    return out
