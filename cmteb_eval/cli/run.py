@@ -15,6 +15,9 @@ from ..tasks.types import TYPES
 from .args import check_positive, split_names
 
 
+DEMO_OUTPUT_DIR = "demo-results"
+
+
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     run.add_argument("--model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
@@ -26,7 +29,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--task-file", action="append", default=[], help="load a task card from this file (repeatable)")
     run.add_argument("--data-dir", action="append", default=[],
                      help="offline mirror: DIR/<Task>/<split>.jsonl|parquet|csv (repeatable, searched in order)")
-    run.add_argument("--output-dir", default="results", help="where result files go (default: results)")
+    run.add_argument("--output-dir", help=f"where result files go (default: results; the demo run that no "
+                     f"--tasks or --benchmark asks for: {DEMO_OUTPUT_DIR}, apart from real results)")
     run.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     run.add_argument("--dtype", default="auto", help="float32, float16, bfloat16 (default: fp16 on GPU, fp32 on CPU)")
     run.add_argument("--batch-size", type=int,
@@ -98,8 +102,9 @@ def command_run(args: argparse.Namespace) -> int:
     check_run_arguments(args)
     options = RunOptions(protocol=args.protocol, top_k=args.top_k, rerank_top_k=args.rerank_top_k)
     task_names = split_names(args.tasks)
-    specs = Registry.load(args.task_file).select(task_names, args.benchmark or ([] if task_names else ["demo"]))
-    output_dir = Path(args.output_dir)
+    demo = not task_names and not args.benchmark
+    specs = Registry.load(args.task_file).select(task_names, args.benchmark or (["demo"] if demo else []))
+    output_dir = Path(args.output_dir or (DEMO_OUTPUT_DIR if demo else "results"))
     check_output_dir(output_dir)
     if args.device != "auto":  # before any model file is read
         from ..models.runtime import check_device

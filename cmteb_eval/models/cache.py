@@ -157,9 +157,11 @@ class CacheStats:
 class Namespace:
     """The cached vectors of one model configuration and role, loaded lazily into memory."""
 
-    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None) -> None:
+    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None,
+                 label: str | None = None) -> None:
         self.folder = folder
         self.identity = identity
+        self.label = label  # the model as a person names it (a path or hub id), for ``cache info``
         self.key = namespace_key(identity)
         self.owner = owner
         self._index: dict[bytes, np.ndarray] | None = None
@@ -257,6 +259,8 @@ class Namespace:
         self._meta_checked = True
         meta = self.folder / "meta.json"
         wanted = json.loads(json.dumps({"format": FORMAT_VERSION, **self.identity}, ensure_ascii=False))
+        if self.label:
+            wanted["label"] = self.label  # not part of the key: shown by ``cache info``
         try:
             if json.loads(meta.read_text(encoding="utf-8")) == wanted:
                 return
@@ -293,10 +297,10 @@ class EmbeddingCache:
     def embeddings_dir(self) -> Path:
         return self.root / "embeddings"
 
-    def namespace(self, identity: dict[str, Any]) -> Namespace:
+    def namespace(self, identity: dict[str, Any], label: str | None = None) -> Namespace:
         key = namespace_id(identity)
         if key not in self._namespaces:
-            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self)
+            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self, label)
         return self._namespaces[key]
 
     def info(self) -> list[dict[str, Any]]:
