@@ -49,7 +49,9 @@ def log_interval() -> float:
 
 
 def duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f}s"
+    seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -79,10 +81,13 @@ class Progress:
         self._first: tuple[float, int, int] | None = None  # (time, units, tokens) at the first batch's end
         self._bar = None
         if self.mode == "bar":
+            import shutil
+
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=f"    {what}", unit=f" {unit}", file=sys.stderr,
-                             dynamic_ncols=True, leave=False, mininterval=0.5)
+            width = shutil.get_terminal_size((0, 0)).columns  # 0: a terminal that does not say (tqdm would draw nothing)
+            self._bar = tqdm(total=total, desc=f"    {what}", unit=f" {unit}", file=sys.stderr, leave=False,
+                             mininterval=0.5, dynamic_ncols=width > 0, ncols=None if width > 0 else 100)
 
     def rate(self) -> tuple[float, float]:
         """(units/s, tokens/s) measured after the first batch (which also pays for loading the model)."""

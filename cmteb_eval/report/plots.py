@@ -5,7 +5,7 @@
 - ``delta_chart``: candidate minus baseline per task, with the paired test's confidence
   interval; significant differences are filled and starred, untested ones say so;
 - ``score_speed``: mean main score against encode time (the harness block's; older results:
-  the evaluation time), runs served from the embedding cache drawn hollow and labelled.
+  the evaluation time); runs mostly served from the embedding cache drawn hollow and labelled.
 """
 
 from __future__ import annotations
@@ -151,7 +151,8 @@ def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence
                 title: str | None = None) -> Path:
     """Mean main score over the tasks every timed model has, against their summed encode time (the
     total evaluation time of results that do not record it apart). A run whose vectors came from the
-    embedding cache is drawn hollow and labelled so: its encode time does not measure the model."""
+    embedding cache is labelled with their share, drawn hollow when they are most of them, and left out
+    (and named) when nothing was encoded: its encode time does not measure the model."""
     path = check_output(path)
     timed = [m for m in models if any(_encode_seconds(t)[0] is not None for t in m.tasks.values())]
     if not timed:
@@ -163,35 +164,44 @@ def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence
         raise UserError("The timed models share no task with a recorded time.", "Plot runs of the same tasks.")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    times, totals_only = [], False
+    times, totals_only, from_cache = [], False, []
     for model in timed:
         seconds = sum(_encode_seconds(model.tasks[t])[0] for t in common)
         total_only = any(_encode_seconds(model.tasks[t])[1] for t in common)
-        totals_only |= total_only
         hits = sum(_cache_hits(model.tasks[t]) for t in common)
+        encoded = sum(int((model.tasks[t].timing or {}).get("texts_encoded") or 0) for t in common)
+        if hits and not encoded and not total_only:  # nothing was encoded: no point on a time axis
+            from_cache.append(model.label)
+            continue
+        totals_only |= total_only
         mean = float(np.mean([model.tasks[t].score for t in common]))
         times.append(max(seconds, 1e-3))
-        ax.scatter(max(seconds, 1e-3), mean, s=60, facecolors="none" if hits else None,
-                   edgecolors="C0", color=None if hits else "C0", linewidths=1.5)
-        label = model.label + (f"\n(cached: {hits} vectors not encoded)" if hits else "") \
+        mostly_cached = hits > encoded
+        ax.scatter(max(seconds, 1e-3), mean, s=60, facecolors="none" if mostly_cached else "C0", edgecolors="C0",
+                   linewidths=1.5)
+        label = model.label + (f"\n({hits} of {hits + encoded} vectors from the cache)" if hits else "") \
             + (" (total time)" if total_only else "")
         ax.annotate(label, (max(seconds, 1e-3), mean), xytext=(5, 5), textcoords="offset points", fontsize=8)
+    if not times:
+        raise UserError("Every timed run was served wholly from the embedding cache: no encode time to plot.",
+                        "Plot runs that encoded their texts (a run with --no-cache, or the first run of a model).")
     log = max(times) / max(min(times), 1e-9) > 10
     if log:
         ax.set_xscale("log")
     what = "Encode time" + (" (total evaluation time where not recorded apart)" if totals_only else "")
     ax.set_xlabel(f"{what} over {len(common)} task(s), seconds\n({'log scale; ' if log else ''}left is faster; "
-                  f"hollow = vectors from the cache)")
+                  f"hollow = most vectors from the cache)")
     ax.set_ylabel("Mean main score over the same tasks (x100)")
     ax.set_title(_wrapped(title or "Score versus encode time"))
     ax.margins(0.2)
     ax.grid(alpha=0.3, which="both")
     skipped = [m.label for m in models if m not in timed]
-    if skipped:
-        ax.text(0.01, 0.01, "no timing recorded: " + ", ".join(skipped), transform=ax.transAxes, fontsize=7,
-                va="bottom", color="#7f8c8d")
-    ax.text(0.99, 0.01, _wrapped("tasks: " + ", ".join(common), 90), transform=ax.transAxes, fontsize=7, ha="right",
-            va="bottom", color="#7f8c8d")
+    notes = ([_wrapped("no timing recorded: " + ", ".join(skipped), 70)] if skipped else []) + \
+        ([_wrapped("served wholly from the cache, not drawn: " + ", ".join(from_cache), 70)] if from_cache else [])
+    if notes:
+        ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom", color="#7f8c8d")
+    ax.text(0.99, 0.99, _wrapped("tasks: " + ", ".join(common), 90), transform=ax.transAxes, fontsize=7, ha="right",
+            va="top", color="#7f8c8d")
     return _save(fig, path)
 
 
@@ -199,4 +209,4 @@ def _wrapped(text: str, width: int = 60) -> str:
     """A title in lines of at most ``width`` characters, so that the figure never clips it."""
     import textwrap
 
-    return "\n".join(textwrap.wrap(text, width)) or text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
