@@ -109,7 +109,8 @@ def test_the_run_says_its_plan_progress_and_timing(tmp_path, tiny_bert, capsys, 
         assert main(args) == 0
         out = capsys.readouterr()
         # stdout is not a terminal here: log lines, not bars
-        assert "Plan: 1 task(s)" in out.out and "  WatchSTS (STS; test)" in out.out
+        assert "Plan: 1 task(s)" in out.out
+        assert f"  WatchSTS (STS; test): {2 * PAIRS} distinct text(s), {2 * PAIRS} to encode, " in out.out
         assert f"    encoding {2 * PAIRS} text(s), " in out.out
         assert f"    encoding: {2 * PAIRS - 8}/{2 * PAIRS} texts, " in out.out and "tokens/s, ETA" in out.out
         assert "\r" not in out.out + out.err
@@ -120,7 +121,9 @@ def test_the_run_says_its_plan_progress_and_timing(tmp_path, tiny_bert, capsys, 
         # again, served from the cache: the result says so
         assert main(args + ["--overwrite", "--quiet"]) == 0
         out = capsys.readouterr().out
+        assert f"  WatchSTS (STS; test): {2 * PAIRS} distinct text(s), 0 to encode ({2 * PAIRS} in the cache)" in out
         assert f"embedding cache: {2 * PAIRS} of {2 * PAIRS} vector(s) found" in out
+        assert f"Embedding cache {tmp_path / 'cache'}: {2 * PAIRS} hit(s), 0 text(s) encoded" in out
         assert "    encoding" not in out
         timing = json.loads(next((tmp_path / "out").rglob("WatchSTS.json")).read_text())["harness"]["timing"]
         assert timing["cached"] and timing["texts_encoded"] == 0 and timing["cache_hits"] == 2 * PAIRS
@@ -141,4 +144,6 @@ def test_progress_modes():
     bar.close()
     progress.configure()  # pytest's stdout is not a terminal
     assert progress.current_mode() == "log"
+    progress._mode = None  # as a library (nothing configured it): silent
+    assert progress.current_mode() == "off" and progress.Progress("x", 3, "texts")._bar is None
     assert progress.duration(75) == "1m15s" and progress.count(23557) == "23.6k"

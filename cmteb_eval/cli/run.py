@@ -128,22 +128,17 @@ def command_run(args: argparse.Namespace) -> int:
     progress.configure(quiet=args.quiet)
     cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-    print(run_plan(specs, output_dir, name, cache))
+    print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
     summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     return report_run(summary, name, output_dir, cache)
 
 
-def run_plan(specs, output_dir: Path, name: str, cache) -> str:
-    """What the run is about to do: its tasks and where results and cached vectors go (each encoding
-    then says how many texts it finds in the cache, how many it encodes and their tokens, and an
-    estimate once its first batches ran)."""
-    from ..results.naming import safe_name
+def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:
+    """What the run is about to do (``run/plan.py``)."""
+    from ..run.plan import plan_lines
 
-    lines = [f"Plan: {len(specs)} task(s) -> {output_dir / safe_name(name)}"]
-    lines += [f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})" for spec in specs]
-    lines.append(f"Embedding cache: {cache.root}" if cache is not None else "Embedding cache: off (--no-cache)")
-    return "\n".join(lines)
+    return "\n".join(plan_lines(specs, data_dirs, output_dir, name, models.embedder, cache))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

@@ -69,8 +69,8 @@ def cached_encode(texts: list[str], namespace: Namespace | None, shard, dim: int
             out[position] = row
         progress.METER.cache_hits += len(found)
         if found:
-            print(f"    embedding cache: {len(found)} of {len(texts)} vector(s) found"
-                  + (f", {len(missing)} to encode" if missing else ""), flush=True)
+            progress.note(f"    embedding cache: {len(found)} of {len(texts)} vector(s) found"
+                          + (f", {len(missing)} to encode" if missing else ""))
     if shard is not None:
         missing = shard.share(missing)
     if missing:

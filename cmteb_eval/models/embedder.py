@@ -204,7 +204,7 @@ class TransformerEmbedder:
             return self.shard.encode_share(encoded, lengths, self._encode_tokens, self.dimension)[positions]
         tokens = int(lengths.sum())
         if len(texts) >= PLAN_MIN_TEXTS:
-            print(f"    encoding {len(texts)} text(s), {progress.count(tokens)} tokens", flush=True)
+            progress.note(f"    encoding {len(texts)} text(s), {progress.count(tokens)} tokens")
         sink = current_sink()
         texts_of = np.split(np.argsort(positions, kind="stable"),
                             np.cumsum(np.bincount(positions, minlength=len(encoded)))[:-1])

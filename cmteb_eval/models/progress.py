@@ -4,7 +4,7 @@
   and stderr are terminals; otherwise (a pipe, a log file, ``--quiet``) one plain line on stdout
   every ``LOG_INTERVAL`` seconds (30; ``$CMTEB_EVAL_LOG_INTERVAL``), plus a first line with the
   measured rate and a time estimate once the first batches ran. ``configure(quiet=...)`` picks
-  the mode for the run.
+  the mode for the run (the command line does); unconfigured (library use) nothing is shown.
 - ``METER``: the current task's encode time, scoring time (cross-encoder and search), cache hits
   and texts encoded; the runner resets it per task and writes it into the result's harness block.
 - ``$CMTEB_EVAL_STOP_AFTER_BATCHES=N[:SIGNAL]``: a test hook that sends this process SIGNAL
@@ -23,7 +23,7 @@ from typing import Iterator
 
 LOG_INTERVAL = 30.0
 FIRST_ESTIMATE_AFTER = 3.0  # seconds of work before the first estimate line (log mode)
-_mode: str | None = None  # "bar", "log" or "off"; None: decided on first use
+_mode: str | None = None  # "bar", "log" or "off"; None: not configured (library use): silent
 
 
 def configure(quiet: bool = False, mode: str | None = None) -> None:
@@ -36,9 +36,15 @@ def configure(quiet: bool = False, mode: str | None = None) -> None:
 
 
 def current_mode() -> str:
-    if _mode is None:
-        configure()
-    return _mode
+    """The mode ``configure`` set; "off" when nothing did (the Python API, mteb handed our embedder: a
+    library prints nothing of its own accord)."""
+    return _mode or "off"
+
+
+def note(line: str) -> None:
+    """One line of the run's story (what the cache held, what is encoded), when a run configured the mode."""
+    if current_mode() != "off":
+        print(line, flush=True)
 
 
 def log_interval() -> float:
