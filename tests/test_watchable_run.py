@@ -147,3 +147,23 @@ def test_progress_modes():
     progress._mode = None  # as a library (nothing configured it): silent
     assert progress.current_mode() == "off" and progress.Progress("x", 3, "texts")._bar is None
     assert progress.duration(75) == "1m15s" and progress.count(23557) == "23.6k"
+
+
+def test_chunk_writer_stores_full_chunks_and_never_a_non_finite_row(monkeypatch):
+    from cmteb_eval.models.cache_fill import ChunkWriter
+
+    stored = []
+
+    class Namespace:
+        def store(self, texts, vectors):
+            stored.append((list(texts), np.array(vectors)))
+
+    monkeypatch.setenv("CMTEB_EVAL_CACHE_CHUNK_ROWS", "3")
+    writer = ChunkWriter(Namespace(), ["a", "b", "c", "d", "e"])
+    writer.add(np.array([4, 0]), np.ones((2, 2), np.float32))
+    assert stored == []  # under a chunk: kept in memory
+    writer.add(np.array([2, 1]), np.array([[1, np.nan], [2, 2]], np.float32))
+    assert [texts for texts, _ in stored] == [["e", "a", "b"]]  # "c" is NaN: never stored
+    writer.add(np.array([3]), np.full((1, 2), 3, np.float32))
+    writer.flush()
+    assert [texts for texts, _ in stored] == [["e", "a", "b"], ["d"]] and writer.stored == {0, 1, 2, 3, 4}

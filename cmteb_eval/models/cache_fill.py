@@ -32,8 +32,13 @@ class ChunkWriter:
         self.since = time.monotonic()
 
     def add(self, positions: np.ndarray, vectors: np.ndarray) -> None:
-        """Rows ``positions`` (of ``texts``) are done; a full chunk is written at once."""
-        self.pending.append((np.asarray(positions, dtype=np.int64), np.array(vectors, dtype=np.float32)))
+        """Rows ``positions`` (of ``texts``) are done; a full chunk is written at once. A row with a NaN or
+        infinite value is never stored (the embedder refuses it; --retry-fp32 encodes it again)."""
+        positions, vectors = np.asarray(positions, dtype=np.int64), np.array(vectors, dtype=np.float32)
+        finite = np.isfinite(vectors).all(axis=1)
+        self.stored.update(positions[~finite].tolist())  # handled: not to be stored afterwards either
+        positions, vectors = positions[finite], vectors[finite]
+        self.pending.append((positions, vectors))
         self.pending_rows += len(positions)
         if self.pending_rows >= self.rows or time.monotonic() - self.since >= CHUNK_SECONDS:
             self.flush()
@@ -90,7 +95,7 @@ def cached_encode(texts: list[str], namespace: Namespace | None, shard, dim: int
         progress.METER.texts_encoded += len(todo)
         if writer is not None:
             writer.flush()
-            rest = [i for i in range(len(todo)) if i not in writer.stored]
+            rest = [i for i in range(len(todo)) if i not in writer.stored and np.isfinite(vectors[i]).all()]
             if rest:  # an encoder that did not hand its rows over as it went
                 namespace.store([todo[i] for i in rest], vectors[rest])
         elif namespace is not None:
