@@ -167,3 +167,26 @@ def test_chunk_writer_stores_full_chunks_and_never_a_non_finite_row(monkeypatch)
     writer.add(np.array([3]), np.full((1, 2), 3, np.float32))
     writer.flush()
     assert [texts for texts, _ in stored] == [["e", "a", "b"], ["d"]] and writer.stored == {0, 1, 2, 3, 4}
+
+
+def test_search_and_cross_encoder_scoring_show_progress_and_count_scoring_time(tiny_reranker, capsys, monkeypatch):
+    from cmteb_eval.evaluators.search import exact_search
+    from cmteb_eval.models import progress
+    from cmteb_eval.models.cross_encoder import load_reranker
+
+    monkeypatch.setenv("CMTEB_EVAL_LOG_INTERVAL", "0")
+    progress.configure(mode="log")
+    try:
+        progress.METER.reset()
+        corpus = np.eye(10, 4, dtype=np.float32)
+        exact_search(np.ones((2, 4), np.float32), lambda a, b: corpus[a:b], 10, [str(i) for i in range(10)],
+                     top_k=3, chunk_size=4)
+        reranker = load_reranker(tiny_reranker, device="cpu", batch_size=2)
+        reranker.score_pairs([("what is panda?", "a giant bear"), ("hi", "the cat"), ("a", "b"), ("dog", "mat")])
+        out = capsys.readouterr().out
+        assert "    search: 4/10 docs, " in out and "    search: 10/10 docs, " in out
+        assert "    scoring pairs: 2/4 pairs, " in out and "tokens/s" in out
+        assert progress.METER.pairs_scored == 4 and progress.METER.scoring_seconds > 0
+        assert progress.METER.encode_seconds == 0
+    finally:
+        progress._mode = None
