@@ -155,6 +155,8 @@ def test_missing_retrieval_data_names_the_corpus_and_fails_at_once(monkeypatch, 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    for name in offline.PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     offline._reachable.cache_clear()
     spec = Registry.load().task("T2Retrieval")
     started = time.monotonic()

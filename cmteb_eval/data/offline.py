@@ -32,7 +32,13 @@ def _reachable(endpoint: str, timeout: float) -> str | None:
         return exc.strerror or str(exc) or type(exc).__name__
 
 
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
 def hub_unreachable(timeout: float = 3.0) -> str | None:
     """Why the hub (``$HF_ENDPOINT``, else huggingface.co) cannot be reached, or None when a
-    connection to it opens; tried once per endpoint and run."""
+    connection to it opens; tried once per endpoint and run. Behind a proxy a direct connection
+    says nothing, so it is not tried (None)."""
+    if any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
     return _reachable(hub_endpoint(), timeout)
