@@ -19,7 +19,9 @@ class UserError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        """Message, then hint: on a line of its own when the message ends in a list of lines."""
+        hint = self.hint.strip()
+        return f"{self.message}{chr(10) if chr(10) in self.message else ' '}{hint}".strip()
 
 
 class TaskCardError(UserError):

@@ -56,6 +56,9 @@ def test_cmteb_hub_layout_reads_the_separate_qrels_dataset_at_its_revision(monke
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    from cmteb_eval.data import hub
+
+    monkeypatch.setattr(hub, "hub_unreachable", lambda: None)  # the fake hub above answers
     data = load_retrieval(spec, "dev", [])
     assert ("C-MTEB/CmedqaRetrieval", None, spec.dataset.revision, "corpus") in calls
     assert ("C-MTEB/CmedqaRetrieval-qrels", None, "279d737f36c731c8ff6e2b055f31fe02216fa23d", "dev") in calls

@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
         flush_stdout()
         return code
+    except BrokenPipeError:  # `cmteb-eval reproduce ... | head`: the reader has all it wanted
+        from ..report.outputs import quiet_stdout
+
+        quiet_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command that a closed pipe stopped
     except UserError as exc:
         if getattr(args, "debug", False):
             raise
@@ -56,6 +61,8 @@ def flush_stdout() -> None:
     traceback at exit."""
     try:
         sys.stdout.flush()
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         from ..report.outputs import OutputError, quiet_stdout
 

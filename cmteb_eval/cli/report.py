@@ -12,7 +12,7 @@ from ..report.outputs import check_target, emit, write_text
 from ..report.formats import FORMATS, output_format
 from .args import split_names
 
-TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types")
+TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types", "speed")
 
 def add_report_parsers(commands) -> None:
     table = commands.add_parser("table", help="leaderboard tables (C-MTEB, MTEB, reranking, per type) from result files")
@@ -30,12 +30,15 @@ def add_report_parsers(commands) -> None:
     table.add_argument("--sort", help="sort rows by this column (e.g. Avg, STS, Model)")
     table.add_argument("--ascending", action="store_true", help="sort ascending (default: descending)")
     table.add_argument("--output", help="write to this file instead of printing")
+    table.add_argument("--output-dir", help="write each table to a file of its own in this folder "
+                       "(cmteb.csv, type-STS.csv, ...; the extension of --format)")
     table.add_argument("--task-file", action="append", default=[], help="also load this task card")
 
     rep = commands.add_parser("reproduce", help="our scores against the published ones, task by task")
     rep.add_argument("paths", nargs="+", help="output folders, model folders or result files")
     rep.add_argument("--reference", help="published model to compare with (default: matched by model name)")
     rep.add_argument("--tolerance", type=float, default=0.05, help="points (x100) a task may differ (default 0.05)")
+    rep.add_argument("--output", help="write the report to this file instead of printing it")
 
     cmp_ = commands.add_parser("compare", help="per-task, per-type and overall deltas with paired significance tests")
     cmp_.add_argument("models", nargs="+", metavar="PATH",
@@ -50,7 +53,9 @@ def add_report_parsers(commands) -> None:
     chk.add_argument("--candidate", required=True, help="output folder (one model), model folder or result file")
     chk.add_argument("--tolerance", type=float, default=0.5, help="points (x100) a score may fall (default 0.5)")
     chk.add_argument("--tolerance-file", help='per-task tolerances, JSON or TOML: {"default": 0.5, "STSB": 1.0}')
-    chk.add_argument("--tasks", nargs="+", action="extend", help="only these tasks (default: all of the baseline)")
+    chk.add_argument("--tasks", nargs="+", action="extend",
+                     help="only these tasks (default: those both sides have; the others are listed)")
+    chk.add_argument("--output", help="write the report to this file instead of printing it")
 
     plot = commands.add_parser("plot", help="charts: per-type bars, per-task deltas, score versus speed")
     plot.add_argument("kind", choices=["types", "delta", "speed"])
@@ -156,6 +161,10 @@ def command_table(args: argparse.Namespace) -> int:
             out.append(T.mteb_table(models, args.card, registry))
         elif key == "reranking":
             out.append(T.reranking_table(models, args.card))
+        elif key == "speed":
+            from ..report.speed import speed_table
+
+            out.append(speed_table(models, chosen or None))
         elif key in ("types", *by_lower):
             types = [by_lower[key]] if key in by_lower else \
                 [t for t in TASK_TYPES if any(task_types.get(u) == t for u in universe)]
@@ -173,11 +182,33 @@ def command_table(args: argparse.Namespace) -> int:
     if args.sort and not any(args.sort.lower() in [c.lower() for c in ("Model", *t.frame.columns)] for t in out):
         raise UserError(f"No table has a column {args.sort!r}.", "Sort by Model, Avg or a task or type column.")
     notes = [f"{m.label}: {note}" for m in models for note in m.notes]
-    text = T.render(out, output_format(args.format, args.output).name)
-    _write_or_print(text, args.output)
+    fmt = output_format(args.format, args.output)
+    if args.output_dir:
+        _write_tables(out, fmt, args.output_dir)
+    elif fmt.name == "csv":  # one tidy table, as pandas.read_csv reads it (report/tidy.py)
+        from ..report.tidy import tidy_csv
+
+        shown = {t for table in out for t in table.frame.columns}
+        _write_or_print(tidy_csv(models, [t for t in found if t in shown] or None), args.output)
+    else:
+        _write_or_print(T.render(out, fmt.name), args.output)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _write_tables(tables, fmt, folder: str) -> None:
+    """Each table in a file of its own (``--output-dir``); a CSV file holds one plain table."""
+    from pathlib import Path
+
+    from ..report import tables as T
+    from ..report.tidy import file_name
+
+    for table in tables:
+        target = Path(folder) / file_name(table.key, fmt.extension)
+        body = getattr(T, fmt.table)(table) + "\n" if fmt.name == "csv" else T.render([table], fmt.name)
+        write_text(check_target(target), body)
+        emit(f"Wrote {target}")
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
@@ -187,23 +218,38 @@ def command_reproduce(args: argparse.Namespace) -> int:
     from ..report.gate import check_tolerance
 
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
+    if args.output:
+        check_target(args.output)
     registry = _registry()
     models = _load_models(args.paths, registry)
-    reports, code = [], 0
-    for model in models:
+    reports, code, without = [], 0, []
+    for model in models:  # every model that has a reference; the others are listed, not fatal
         reference_name = args.reference or find_published_for(model.name)
         if reference_name is None:
-            raise UserError(f"No published scores are shipped for {model.name!r}.",
-                            "Pass --reference with one of the models 'cmteb-eval table --published' lists.")
-        result = reproduce(model, published_model(reference_name, registry), args.tolerance)
+            without.append(model.name)
+            continue
+        try:
+            result = reproduce(model, published_model(reference_name, registry), args.tolerance)
+        except UserError as exc:
+            if len(models) == 1:
+                raise
+            reports.append(f"## Reproduction: {model.name} ({model.source})\n\nnot reported: {exc.message}")
+            code = max(code, 1)
+            continue
         reports.append(result.report())
         code = max(code, result.exit_code)
-    print("\n\n".join(reports))
+    if not reports:
+        raise UserError(f"No published scores are shipped for {', '.join(repr(n) for n in without)}.",
+                        "Pass --reference with one of the models 'cmteb-eval table --published' lists.")
+    if without:
+        reports.append(f"No published reference for {len(without)} model(s), not reported: {', '.join(without)} "
+                       f"(pass --reference to compare one with a published model).")
+    _write_or_print("\n\n".join(reports) + "\n", args.output)
     return code
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from ..report.compare import compare, report
+    from ..report.compare import compare, report, task_set_warning
 
     _check_test_arguments(args)
     if len(args.models) < 2:
@@ -216,7 +262,8 @@ def command_compare(args: argparse.Namespace) -> int:
     results = [compare(baseline, _load_single(path, "candidate", registry), split_names(args.tasks) or None,
                        args.method, args.resamples, args.seed, args.alpha,
                        "none" if args.no_correction else "holm") for path in args.models[1:]]
-    text = "\n\n".join(report(r) for r in results) + "\n"
+    warning = task_set_warning(results)
+    text = "\n\n".join([report(r) for r in results] + ([warning] if warning else [])) + "\n"
     emit(text, end="")
     if args.output:
         _write_or_print(text, args.output)
@@ -236,8 +283,10 @@ def command_check(args: argparse.Namespace) -> int:
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
     baseline = _load_single(args.baseline, "baseline", registry)
     candidate = _load_single(args.candidate, "candidate", registry)
+    if args.output:
+        check_target(args.output)
     result = check(baseline, candidate, split_names(args.tasks) or None, default, per_task)
-    print(result.report())
+    _write_or_print(result.report() + "\n", args.output)
     return result.exit_code
 
 

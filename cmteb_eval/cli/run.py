@@ -15,6 +15,9 @@ from ..tasks.types import TYPES
 from .args import check_positive, split_names
 
 
+DEMO_OUTPUT_DIR = "demo-results"
+
+
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     run.add_argument("--model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
@@ -26,7 +29,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--task-file", action="append", default=[], help="load a task card from this file (repeatable)")
     run.add_argument("--data-dir", action="append", default=[],
                      help="offline mirror: DIR/<Task>/<split>.jsonl|parquet|csv (repeatable, searched in order)")
-    run.add_argument("--output-dir", default="results", help="where result files go (default: results)")
+    run.add_argument("--output-dir", help=f"where result files go (default: results; the demo run that no "
+                     f"--tasks or --benchmark asks for: {DEMO_OUTPUT_DIR}, apart from real results)")
     run.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     run.add_argument("--dtype", default="auto", help="float32, float16, bfloat16 (default: fp16 on GPU, fp32 on CPU)")
     run.add_argument("--batch-size", type=int,
@@ -59,6 +63,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="encoder runtime: lean (our fused forward for BERT-family models; CPU float32), "
                      "torch (transformers' forward), onnx (onnxruntime; CPU float32); auto = lean where "
                      "it applies, else torch")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars: a progress line every 30 s instead (the default when stdout is not a terminal)")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
@@ -96,8 +102,9 @@ def command_run(args: argparse.Namespace) -> int:
     check_run_arguments(args)
     options = RunOptions(protocol=args.protocol, top_k=args.top_k, rerank_top_k=args.rerank_top_k)
     task_names = split_names(args.tasks)
-    specs = Registry.load(args.task_file).select(task_names, args.benchmark or ([] if task_names else ["demo"]))
-    output_dir = Path(args.output_dir)
+    demo = not task_names and not args.benchmark
+    specs = Registry.load(args.task_file).select(task_names, args.benchmark or (["demo"] if demo else []))
+    output_dir = Path(args.output_dir or (DEMO_OUTPUT_DIR if demo else "results"))
     check_output_dir(output_dir)
     if args.device != "auto":  # before any model file is read
         from ..models.runtime import check_device
@@ -116,12 +123,22 @@ def command_run(args: argparse.Namespace) -> int:
         summary = run_tasks(models, name, specs, args.data_dir, output_dir, log=lambda line: None, options=options,
                             overwrite=args.overwrite, write=False)
         return 1 if summary.failed else 0
+    from ..models import progress
+
+    progress.configure(quiet=args.quiet)
     cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-    print(f"{len(specs)} task(s)")
+    print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
     summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     return report_run(summary, name, output_dir, cache)
+
+
+def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:
+    """What the run is about to do (``run/plan.py``)."""
+    from ..run.plan import plan_lines
+
+    return "\n".join(plan_lines(specs, data_dirs, output_dir, name, models.embedder, cache))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

@@ -23,6 +23,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..models import progress
+
 DEFAULT_TOP_K = 1000
 DEFAULT_CHUNK_SIZE = 50_000
 DEFAULT_QUERY_BLOCK = 128
@@ -109,34 +111,46 @@ def exact_search(query_embeddings: np.ndarray, corpus_chunks: Callable[[int, int
     blocks = [(q0, min(q0 + query_block, n_queries)) for q0 in range(0, n_queries, query_block)]
     best: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((q1 - q0, 0), np.float32), np.zeros((q1 - q0, 0), np.int64))
                                                  for q0, q1 in blocks]
-    use_torch = device != "cpu"
-    if use_torch:
+    queries_on_device = queries
+    if device != "cpu":
         import torch
 
-        queries_t = torch.from_numpy(queries).to(device)
+        queries_on_device = torch.from_numpy(queries).to(device)
+    bar = progress.Progress("search", corpus_size, "docs")
     for start in range(0, corpus_size, chunk_size):
         stop = min(start + chunk_size, corpus_size)
         chunk = np.ascontiguousarray(corpus_chunks(start, stop), dtype=np.float32)
         if len(chunk) != stop - start:
             raise ValueError(f"corpus_chunks({start}, {stop}) returned {len(chunk)} rows")
-        if use_torch:
-            chunk_t = torch.from_numpy(chunk).to(device)
-        for b, (q0, q1) in enumerate(blocks):
-            if use_torch:
-                block = (queries_t[q0:q1] @ chunk_t.T).float().cpu().numpy()
-            else:
-                block = queries[q0:q1] @ chunk.T
-            index = np.broadcast_to(np.arange(start, stop, dtype=np.int64), block.shape)
-            s, i = _select_top(block, index, tie_key, k)
-            del block, index
-            s = np.concatenate([best[b][0], s], axis=1)
-            i = np.concatenate([best[b][1], i], axis=1)
-            best[b] = _select_top(s, i, tie_key, k)
+        with progress.timed("scoring_seconds"):  # the search itself, not the corpus's encoding
+            _search_chunk(queries_on_device, chunk, start, stop, blocks, best, tie_key, k, device)
+        bar.update(stop - start)
         del chunk
+    bar.close()
     best_s = np.concatenate([s for s, _ in best]) if best else np.zeros((0, 0), np.float32)
     best_i = np.concatenate([i for _, i in best]) if best else np.zeros((0, 0), np.int64)
     scores, indices = _order(best_s, best_i, tie_key)
     return SearchResult(indices=indices, scores=scores)
+
+
+def _search_chunk(queries, chunk, start, stop, blocks, best, tie_key, k, device) -> None:
+    """Merge one corpus chunk's scores into every query block's running top ``k`` (``best``)."""
+    use_torch = device != "cpu"
+    if use_torch:
+        import torch
+
+        chunk_t = torch.from_numpy(chunk).to(device)
+    for b, (q0, q1) in enumerate(blocks):
+        if use_torch:
+            block = (queries[q0:q1] @ chunk_t.T).float().cpu().numpy()
+        else:
+            block = queries[q0:q1] @ chunk.T
+        index = np.broadcast_to(np.arange(start, stop, dtype=np.int64), block.shape)
+        s, i = _select_top(block, index, tie_key, k)
+        del block, index
+        s = np.concatenate([best[b][0], s], axis=1)
+        i = np.concatenate([best[b][1], i], axis=1)
+        best[b] = _select_top(s, i, tie_key, k)
 
 
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@
 adapters, with ``pooling.py`` (token sequences to vectors), ``vectors.py`` (distinct inputs once,
 finite outputs), ``runtime.py`` (device, threads, batches), ``precision.py`` (float32 retry),
 ``backends.py`` with ``lean_encoder.py`` and ``onnx_backend.py`` (the forward pass), ``cache.py``
-(the embedding cache; ``cache_index.py``, where its vectors are), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
+(the embedding cache; ``cache_index.py``, where its vectors are) with ``cache_fill.py`` (filling it chunk by chunk as encoding goes), ``progress.py``
+(progress bars or log lines, and the task's timing meter), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
 and ``mteb_bridge.py`` (our embedders handed to mteb).
 """

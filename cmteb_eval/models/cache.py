@@ -159,9 +159,11 @@ class Namespace:
     """The cached vectors of one model configuration and role: an index of where they are, read from
     disk a shard at a time when a lookup needs them."""
 
-    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None) -> None:
+    def __init__(self, folder: Path, identity: dict[str, Any], owner: "EmbeddingCache | None" = None,
+                 label: str | None = None) -> None:
         self.folder = folder
         self.identity = identity
+        self.label = label  # the model as a person names it (a path or hub id), for ``cache info``
         self.key = namespace_key(identity)
         self.owner = owner
         self._index: ShardIndex | None = None
@@ -269,6 +271,8 @@ class Namespace:
         self._meta_checked = True
         meta = self.folder / "meta.json"
         wanted = json.loads(json.dumps({"format": FORMAT_VERSION, **self.identity}, ensure_ascii=False))
+        if self.label:
+            wanted["label"] = self.label  # not part of the key: shown by ``cache info``
         try:
             if json.loads(meta.read_text(encoding="utf-8")) == wanted:
                 return
@@ -305,10 +309,10 @@ class EmbeddingCache:
     def embeddings_dir(self) -> Path:
         return self.root / "embeddings"
 
-    def namespace(self, identity: dict[str, Any]) -> Namespace:
+    def namespace(self, identity: dict[str, Any], label: str | None = None) -> Namespace:
         key = namespace_id(identity)
         if key not in self._namespaces:
-            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self)
+            self._namespaces[key] = Namespace(self.embeddings_dir / key, identity, self, label)
         return self._namespaces[key]
 
     def info(self) -> list[dict[str, Any]]:
@@ -362,28 +366,3 @@ def _shard_rows(path: Path) -> int:
             return int(shape[0])
     except Exception:
         return 0
-
-
-def cached_encode(texts: list[str], namespace: Namespace | None, shard, dim: int, encode) -> np.ndarray:
-    """Vectors of distinct ``texts``: cached rows read from ``namespace``, the rest ``encode``d and
-    stored. Under torchrun (``shard``) only rank 0 touches the cache (``namespace`` None elsewhere):
-    it names the texts to encode, every rank encodes its share, and rank 0's finished array is sent
-    to all ranks."""
-    main = shard is None or shard.is_main
-    out = np.empty((len(texts), dim), dtype=np.float32)
-    missing = list(range(len(texts)))
-    if namespace is not None:
-        found, missing = namespace.lookup(texts)
-        for position, row in found.items():
-            out[position] = row
-    if shard is not None:
-        missing = shard.share(missing)
-    if missing:
-        todo = [texts[i] for i in missing]
-        vectors = encode(todo)
-        out[missing] = vectors
-        if namespace is not None:
-            namespace.store(todo, vectors)
-    if shard is not None:
-        out = shard.broadcast_array(out if main else None, out.shape)
-    return out

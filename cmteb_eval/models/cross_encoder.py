@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import WrongModelKindError
 from ..tasks.card import TaskSpec
-from . import loading
+from . import loading, progress
 from .fingerprint import local_fingerprints
 from .runtime import pick_device, pick_dtype
 from .settings import check_room_for_text, find_known_model, fit_max_length
@@ -114,7 +114,8 @@ class CrossEncoderReranker:
         order = np.argsort([-n for n in lengths], kind="stable")
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded]
         out = np.empty(len(pairs), dtype=np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), progress.progress("scoring pairs", len(order), "pairs", sum(lengths)) as bar, \
+                progress.timed("scoring_seconds"):
             for start in range(0, len(order), self.batch_size):
                 batch_index = order[start:start + self.batch_size]
                 features = {k: [encoded[k][i] for i in batch_index] for k in keys}
@@ -124,6 +125,8 @@ class CrossEncoderReranker:
                 if self.sigmoid:
                     logits = torch.sigmoid(logits)
                 out[batch_index] = logits.cpu().numpy()
+                bar.update(len(batch_index), sum(lengths[i] for i in batch_index))
+        progress.METER.pairs_scored += len(pairs)
         return out
 
 

@@ -24,14 +24,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..tasks.card import TaskSpec
-from . import backends, loading, runtime
-from .cache import cached_encode
+from . import backends, loading, progress, runtime
+from .cache_fill import cached_encode, current_sink
 from .fingerprint import local_fingerprints
 from .pooling import encode_tokens
 from .protocol import QUERY, TEXT
 from .settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
 from .vectors import distinct, refuse_non_finite
 
+PLAN_MIN_TEXTS = 100  # an encode call of this many texts or more says how many, and their tokens
 SMALL_MAX_LENGTH = 8  # a --max-length this small is checked against the tokenizer's special tokens
 
 
@@ -181,7 +182,7 @@ class TransformerEmbedder:
     def _encode_cached(self, texts: list[str], role: str, instruction: str) -> np.ndarray:
         """Vectors of distinct ``texts`` through the embedding cache (``cache.cached_encode``)."""
         main = self.shard is None or self.shard.is_main
-        namespace = self.cache.namespace(self.cache_identity(role, instruction)) \
+        namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.model_id) \
             if self.cache is not None and main else None
         return cached_encode(texts, namespace, self.shard, self.dimension, self._encode_unique)
 
@@ -201,13 +202,30 @@ class TransformerEmbedder:
         positions = np.array(positions, dtype=np.int64)
         if self.shard is not None:  # every world-th of the length-sorted sequences is ours
             return self.shard.encode_share(encoded, lengths, self._encode_tokens, self.dimension)[positions]
-        return self._encode_tokens(encoded, lengths)[positions]
+        tokens = int(lengths.sum())
+        if len(texts) >= PLAN_MIN_TEXTS:
+            progress.note(f"    encoding {len(texts)} text(s), {progress.count(tokens)} tokens")
+        sink = current_sink()
+        texts_of = np.split(np.argsort(positions, kind="stable"),
+                            np.cumsum(np.bincount(positions, minlength=len(encoded)))[:-1])
 
-    def _encode_tokens(self, encoded: list[list[int]], lengths: np.ndarray) -> np.ndarray:
+        def finished(batch: np.ndarray, vectors: np.ndarray) -> None:
+            rows = [texts_of[i] for i in batch]
+            done = np.concatenate(rows)
+            bar.update(len(done), int(lengths[batch].sum()))
+            progress.METER.tokens_encoded += int(lengths[batch].sum())
+            if sink is not None:
+                sink.add(done, np.repeat(vectors, [len(r) for r in rows], axis=0))
+            progress.batch_done()
+
+        with progress.progress("encoding", len(texts), "texts", tokens) as bar, progress.timed("encode_seconds"):
+            return self._encode_tokens(encoded, lengths, finished)[positions]
+
+    def _encode_tokens(self, encoded: list[list[int]], lengths: np.ndarray, on_batch=None) -> np.ndarray:
         return encode_tokens(encoded, lengths, forward=self._forward, plan=self.plan, pooling=self.settings.pooling,
                              normalize=self.settings.normalize, pad_id=self.tokenizer.pad_token_id or 0,
                              left=self.tokenizer.padding_side == "left", device=self.device,
-                             dimension=self.dimension, model_id=self.model_id)
+                             dimension=self.dimension, model_id=self.model_id, on_batch=on_batch)
 
     def _torch_forward(self, input_ids, attention_mask):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

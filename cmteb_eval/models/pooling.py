@@ -44,8 +44,9 @@ def pool(hidden, attention_mask, mode: str):
 
 def encode_tokens(encoded: list[list[int]], lengths: np.ndarray, *, forward: Callable, plan: BatchPlan,
                   pooling: str, normalize: bool, pad_id: int, left: bool, device: str, dimension: int,
-                  model_id: str) -> np.ndarray:
-    """One float32 vector per token sequence, in input order."""
+                  model_id: str, on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
+    """One float32 vector per token sequence, in input order; ``on_batch(indices, vectors)`` is told
+    of each finished batch (progress, the cache's chunked writes)."""
     import torch
 
     out = np.empty((len(encoded), dimension), dtype=np.float32)
@@ -59,6 +60,8 @@ def encode_tokens(encoded: list[list[int]], lengths: np.ndarray, *, forward: Cal
         if normalize:
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
         out[batch_index] = pooled.cpu().numpy()
+        if on_batch is not None:
+            on_batch(batch_index, out[batch_index])
 
     with torch.inference_mode():
         try:

@@ -25,6 +25,7 @@ class Comparison:
     groups: pd.DataFrame  # one row per task type, then "All tasks"
     only_baseline: list[str] = field(default_factory=list)
     only_candidate: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)  # task -> why it is not in the tables
     tests: dict[str, sig.TestResult] = field(default_factory=dict)
     method: str = "bootstrap"
     alpha: float = 0.05
@@ -95,9 +96,14 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
     decisive = "p (Holm)" if correction == "holm" else "p"
     frame["Significant"] = frame[decisive].map(lambda p: "" if pd.isna(p) else ("yes" if p < alpha else "no"))
     groups = _groups(frame, tests, alpha)
-    return Comparison(baseline, candidate, frame, groups,
-                      only_baseline=[t for t in names if t in baseline.tasks and t not in candidate.tasks],
-                      only_candidate=[t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)],
+    only_baseline = [t for t in (names if tasks else baseline.tasks) if t in baseline.tasks and t not in candidate.tasks]
+    only_candidate = [t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)]
+    left_out = {t: "the candidate has no result" for t in only_baseline}
+    left_out.update({t: "the baseline has no result" for t in only_candidate})
+    left_out.update({t: "neither side has a result" for t in names if t not in baseline.tasks
+                     and t not in candidate.tasks})
+    return Comparison(baseline, candidate, frame, groups, only_baseline=only_baseline, only_candidate=only_candidate,
+                      left_out=left_out,
                       tests=tests, method=method, alpha=alpha, correction=correction)
 
 
@@ -163,8 +169,22 @@ def report(comparison: Comparison) -> str:
     lines.append(frame_to_markdown(tasks) if len(tasks) else "(no task in common)")
     if len(groups):
         lines += ["", frame_to_markdown(groups)]
-    if c.only_baseline:
-        lines += ["", f"Only in the baseline (not compared): {', '.join(c.only_baseline)}"]
-    if c.only_candidate:
-        lines += ["", f"Only in the candidate (not compared): {', '.join(c.only_candidate)}"]
+    if c.left_out:
+        lines += ["", f"Left out ({len(c.left_out)} task(s), not in the tables or averages): "
+                  + "; ".join(f"{task} ({why})" for task, why in c.left_out.items())]
+    return "\n".join(lines)
+
+
+def task_set_warning(comparisons: Sequence[Comparison]) -> str:
+    """With several candidates: a warning when their "All tasks" rows average different task sets."""
+    sets = {c.candidate.label: list(c.tasks["Task"]) for c in comparisons}
+    if len(sets) < 2 or len({tuple(sorted(v)) for v in sets.values()}) == 1:
+        return ""
+    every = list(dict.fromkeys(t for tasks in sets.values() for t in tasks))
+    lines = ["Warning: the candidates were compared on different tasks, so their \"All tasks\" rows are not "
+             "averages over the same set:"]
+    for label, tasks in sets.items():
+        lacking = [t for t in every if t not in tasks]
+        lines.append(f"  {label}: {len(tasks)} task(s)" + (f"; without {', '.join(lacking)}" if lacking else ""))
+    lines.append("Pass --tasks with the tasks every candidate has to compare them on one set.")
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """The regression gate behind ``cmteb-eval check``.
 
 Exit codes: 0 when no task's main score fell by more than its tolerance (points, x100),
-1 when one did (each regression is named), 2 on bad input. Results that cannot be
-compared (a task or split missing on either side, or two scores that ``scores.incomparable``
+1 when one did (each regression is named), 2 on bad input. Without ``--tasks`` the
+tasks both sides have are checked and the others are listed; results that cannot be
+compared (a task named with ``--tasks`` or a split missing on either side, or two scores that ``scores.incomparable``
 rules out: a different dataset revision, protocol or main metric) are bad input, never a pass.
 """
 
@@ -49,6 +50,8 @@ class GateResult:
     baseline: ModelScores
     candidate: ModelScores
     rows: list[GateRow] = field(default_factory=list)
+    only_baseline: list[str] = field(default_factory=list)  # not checked: the candidate has no result
+    only_candidate: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[GateRow]:
@@ -70,6 +73,11 @@ class GateResult:
                  f"Candidate: {self.candidate.name} ({self.candidate.source})", "", frame_to_markdown(frame), ""]
         lines += [f"Note ({side}): {note}" for side, model in (("baseline", self.baseline),
                                                                 ("candidate", self.candidate)) for note in model.notes]
+        for side, other, tasks in (("candidate", "baseline", self.only_baseline),
+                                   ("baseline", "candidate", self.only_candidate)):
+            if tasks:
+                lines.append(f"Not checked: the {side} has no result for {len(tasks)} task(s) of the {other}: "
+                             f"{', '.join(tasks)} (name them with --tasks to require them).")
         if self.regressions:
             lines.append(f"FAIL: {len(self.regressions)} regression(s) beyond tolerance:")
             lines += [f"  {r.task} ({r.split}): {r.baseline:.2f} -> {r.candidate:.2f} "
@@ -107,13 +115,21 @@ def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | 
     """Compare every split of every task; raises ``IncomparableResultsError`` listing every problem."""
     tolerance = check_tolerance(tolerance)
     per_task = {task: check_tolerance(value, f"the tolerance of {task}") for task, value in (per_task or {}).items()}
-    names = list(dict.fromkeys(tasks)) if tasks else list(baseline.tasks)
+    # without --tasks: the tasks both sides have (the others are listed); named tasks are required
+    names = list(dict.fromkeys(tasks)) if tasks else [t for t in baseline.tasks if t in candidate.tasks]
     problems: list[str] = []
+    if not names:
+        raise IncomparableResultsError(
+            f"The baseline ({baseline.source}) and the candidate ({candidate.source}) have no task in common.",
+            "Run both on the same tasks.")
     for side, model in (("baseline", baseline), ("candidate", candidate)):
         missing = [t for t in names if t not in model.tasks]
         if missing:
             problems.append(f"the {side} ({model.source}) has no result for: {', '.join(missing)}")
     result = GateResult(baseline, candidate)
+    if not tasks:
+        result.only_baseline = [t for t in baseline.tasks if t not in candidate.tasks]
+        result.only_candidate = [t for t in candidate.tasks if t not in baseline.tasks]
     for task in names:
         a, b = baseline.tasks.get(task), candidate.tasks.get(task)
         if a is None or b is None:

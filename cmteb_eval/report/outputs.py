@@ -1,7 +1,7 @@
 """Writing what the report commands produce (tables, reports, JSON, charts) to a file or stdout.
 
-A target that is a folder, a folder that cannot be made, a full disk or a closed pipe is a
-UserError naming the file and the fix, never a traceback.
+A target that is a folder, a folder that cannot be made or a full disk is a UserError naming
+the file and the fix, never a traceback; a closed pipe (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def emit(text: str, end: str = "\n") -> None:
     try:
         sys.stdout.write(text + end)
         sys.stdout.flush()
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader (``| head``) stopped: main() ends quietly
         quiet_stdout()
-        raise OutputError("The output pipe was closed before everything was written.", "") from None
+        raise
     except OSError as exc:
         quiet_stdout()
         raise _refuse("to standard output", exc) from None

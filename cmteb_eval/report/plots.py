@@ -4,7 +4,8 @@
   of a type gets no bar for it, marked "n/a");
 - ``delta_chart``: candidate minus baseline per task, with the paired test's confidence
   interval; significant differences are filled and starred, untested ones say so;
-- ``score_speed``: mean main score against evaluation time, where the result files record it.
+- ``score_speed``: mean main score against encode time (the harness block's; older results:
+  the evaluation time); runs mostly served from the embedding cache drawn hollow and labelled.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def type_bars(models: Sequence[ModelScores], task_types: dict[str, str], tasks: 
     ax.set_xticks(x, [f"{ty}\n({len(groups[ty])} task{'s' if len(groups[ty]) != 1 else ''})" for ty in types])
     ax.set_ylabel("Mean main score (x100)")
     ax.set_xlabel("Task type (mean over the tasks listed; n/a = a task of the type is missing)")
-    ax.set_title(title or "Main score by task type")
+    ax.set_title(_wrapped(title or "Main score by task type", 80))
     ax.set_ylim(0, max(100.0, ax.get_ylim()[1]))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
@@ -114,7 +115,8 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{t} ({ty})" for t, ty in zip(frame["Task"], frame["Type"])])
     ax.set_xlabel("Delta of main score, candidate - baseline (points x100); bars: 95% CI")
-    ax.set_title(title or f"{comparison.candidate.label} vs baseline {comparison.baseline.label}: per-task delta")
+    ax.set_title(_wrapped(title or f"{comparison.candidate.label} vs baseline {comparison.baseline.label}: "
+                          f"per-task delta"))
     low = min(0.0, float(np.nanmin(frame[["Delta", "CI low"]].to_numpy(dtype=float))))
     high = max(0.0, float(np.nanmax(frame[["Delta", "CI high"]].to_numpy(dtype=float))))
     span = max(high - low, 1e-6)
@@ -131,38 +133,80 @@ def delta_chart(comparison, path: str | Path, title: str | None = None) -> Path:
     return _save(fig, path)
 
 
+def _encode_seconds(entry) -> tuple[float | None, bool]:
+    """(seconds the task spent encoding, whether they are only the total evaluation time): the harness
+    block's encode time where the result records it, else its evaluation time."""
+    timing = entry.timing or {}
+    if isinstance(timing.get("encode_seconds"), (int, float)):
+        return float(timing["encode_seconds"]), False
+    return entry.evaluation_time, True
+
+
+def _cache_hits(entry) -> int:
+    hits = (entry.timing or {}).get("cache_hits")
+    return int(hits) if isinstance(hits, (int, float)) else 0
+
+
 def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
-    """Mean main score over the tasks every timed model has, against their summed evaluation time."""
+    """Mean main score over the tasks every timed model has, against their summed encode time (the
+    total evaluation time of results that do not record it apart). A run whose vectors came from the
+    embedding cache is labelled with their share, drawn hollow when they are most of them, and left out
+    (and named) when nothing was encoded: its encode time does not measure the model."""
     path = check_output(path)
-    timed = [m for m in models if any(t.evaluation_time for t in m.tasks.values())]
+    timed = [m for m in models if any(_encode_seconds(t)[0] is not None for t in m.tasks.values())]
     if not timed:
         raise UserError("No result file records an evaluation time: no score-versus-speed chart.",
                         "Plot runs written by 'cmteb-eval run' (published references carry no timings).")
     common = [t for t in (tasks or timed[0].tasks) if all(
-        t in m.tasks and m.tasks[t].evaluation_time for m in timed)]
+        t in m.tasks and _encode_seconds(m.tasks[t])[0] is not None for m in timed)]
     if not common:
         raise UserError("The timed models share no task with a recorded time.", "Plot runs of the same tasks.")
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.8))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    times, totals_only, from_cache = [], False, []
     for model in timed:
-        seconds = sum(model.tasks[t].evaluation_time for t in common)
+        seconds = sum(_encode_seconds(model.tasks[t])[0] for t in common)
+        total_only = any(_encode_seconds(model.tasks[t])[1] for t in common)
+        hits = sum(_cache_hits(model.tasks[t]) for t in common)
+        encoded = sum(int((model.tasks[t].timing or {}).get("texts_encoded") or 0) for t in common)
+        if hits and not encoded and not total_only:  # nothing was encoded: no point on a time axis
+            from_cache.append(model.label)
+            continue
+        totals_only |= total_only
         mean = float(np.mean([model.tasks[t].score for t in common]))
-        ax.scatter(seconds, mean, s=50)
-        ax.annotate(model.label, (seconds, mean), xytext=(5, 5), textcoords="offset points", fontsize=8)
-    times = [sum(m.tasks[t].evaluation_time for t in common) for m in timed]
+        times.append(max(seconds, 1e-3))
+        mostly_cached = hits > encoded
+        ax.scatter(max(seconds, 1e-3), mean, s=60, facecolors="none" if mostly_cached else "C0", edgecolors="C0",
+                   linewidths=1.5)
+        label = model.label + (f"\n({hits} of {hits + encoded} vectors from the cache)" if hits else "") \
+            + (" (total time)" if total_only else "")
+        ax.annotate(label, (max(seconds, 1e-3), mean), xytext=(5, 5), textcoords="offset points", fontsize=8)
+    if not times:
+        raise UserError("Every timed run was served wholly from the embedding cache: no encode time to plot.",
+                        "Plot runs that encoded their texts (a run with --no-cache, or the first run of a model).")
     log = max(times) / max(min(times), 1e-9) > 10
     if log:
         ax.set_xscale("log")
-    ax.set_xlabel(f"Evaluation time over {len(common)} task(s), seconds ({'log scale; ' if log else ''}left is faster)")
+    what = "Encode time" + (" (total evaluation time where not recorded apart)" if totals_only else "")
+    ax.set_xlabel(f"{what} over {len(common)} task(s), seconds\n({'log scale; ' if log else ''}left is faster; "
+                  f"hollow = most vectors from the cache)")
     ax.set_ylabel("Mean main score over the same tasks (x100)")
-    ax.set_title(title or "Score versus evaluation time")
-    ax.margins(0.15)
+    ax.set_title(_wrapped(title or "Score versus encode time"))
+    ax.margins(0.2)
     ax.grid(alpha=0.3, which="both")
     skipped = [m.label for m in models if m not in timed]
-    if skipped:
-        ax.text(0.01, 0.01, "no timing recorded: " + ", ".join(skipped), transform=ax.transAxes, fontsize=7,
-                va="bottom", color="#7f8c8d")
-    ax.text(0.99, 0.01, "tasks: " + ", ".join(common), transform=ax.transAxes, fontsize=7, ha="right",
-            va="bottom", color="#7f8c8d")
+    notes = ([_wrapped("no timing recorded: " + ", ".join(skipped), 70)] if skipped else []) + \
+        ([_wrapped("served wholly from the cache, not drawn: " + ", ".join(from_cache), 70)] if from_cache else [])
+    if notes:
+        ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom", color="#7f8c8d")
+    ax.text(0.99, 0.99, _wrapped("tasks: " + ", ".join(common), 90), transform=ax.transAxes, fontsize=7, ha="right",
+            va="top", color="#7f8c8d")
     return _save(fig, path)
+
+
+def _wrapped(text: str, width: int = 60) -> str:
+    """A title in lines of at most ``width`` characters, so that the figure never clips it."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text

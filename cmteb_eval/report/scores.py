@@ -38,6 +38,7 @@ class TaskScore:
     subset: str | None = None
     versions: dict[str, Any] = field(default_factory=dict)
     evaluation_time: float | None = None
+    timing: dict[str, Any] | None = None  # the harness block's encode/scoring seconds and cache hits
     items_path: Path | None = None
     items_sha256: str | None = None  # the per-item file's hash as its result records it
     items_problem: str | None = None  # why the per-item file cannot be used with this result
@@ -120,6 +121,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
         versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
+        timing=harness.get("timing") if isinstance(harness.get("timing"), dict) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
         foreign=integrity.provenance(data)[0] == "foreign", metrics=metrics[split],
     )

@@ -208,7 +208,7 @@ def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[st
     _check_unique(models)
     frame = task_matrix(models, tasks)
     frame["Avg"] = mean_over(frame, tasks)
-    return Leaderboard(f"type:{task_type}", f"{task_type} ({len(tasks)} tasks)", frame, [*tasks, "Avg"], [],
+    return Leaderboard(f"type:{task_type}", f"{task_type} ({len(tasks)} task{'' if len(tasks) == 1 else 's'})", frame, [*tasks, "Avg"], [],
                  _sources(models))
 
 

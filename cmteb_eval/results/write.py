@@ -133,9 +133,10 @@ def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: d
 
 def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
                  model_info: dict[str, Any], evaluation_time: float,
-                 config: dict[str, Any] | None = None) -> Path:
+                 config: dict[str, Any] | None = None, timing: dict[str, Any] | None = None) -> Path:
     """Write the items file, then the result file (sealed with a checksum); ``config`` is
-    the run configuration that resuming compares (run/config.py, run/resume.py)."""
+    the run configuration that resuming compares (run/config.py, run/resume.py); ``timing`` the
+    task's encode time, scoring time and cache hits apart (``models/progress.Meter``)."""
     items = {split: r.items for split, r in splits.items() if r.items}
     fingerprint = (config or {}).get("fingerprint")
     items_path = result_path(output_dir, model_name, spec.name, "items")
@@ -150,6 +151,8 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     payload["harness"]["model_identity"] = model_identity(model_info)  # whose folder this is (owner.py)
     if config is not None:
         payload["harness"]["config"] = config
+    if timing is not None:
+        payload["harness"]["timing"] = timing
     write_json_atomic(path, integrity.seal(payload))
     if reference is None and items_path.is_file():  # the items of the result just replaced
         try:

@@ -19,6 +19,7 @@ from ..data.checks import check_finite_scores
 from ..errors import EmbeddingError, TaskCardError, UserError
 from ..evaluators.base import RunOptions, SplitResult, evaluator_for
 from ..models.pair import ModelPair
+from ..models.progress import METER, duration
 from ..models.precision import Fp32Fallback, can_retry
 from ..results.naming import result_path
 from ..results.owner import check_owner, model_identity
@@ -87,6 +88,7 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
     for number, spec in enumerate(specs, 1):
         log(f"[{number}/{len(specs)}] {spec.name} ({spec.type}) ...")
         outcome = TaskOutcome(spec)
+        METER.reset()
         started = time.perf_counter()
         try:
             info = model_info(models, options, spec)
@@ -118,10 +120,11 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
                     outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                     summary.outcomes.append(outcome)
                     continue
-                outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config)
+                timing = METER.as_dict(elapsed)
+                outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config, timing)
                 outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                 shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
-                log(f"    {spec.main_metric}: {shown}  ({elapsed:.1f}s) -> {outcome.path}")
+                log(f"    {spec.main_metric}: {shown}  ({timing_line(timing)}) -> {outcome.path}")
         except ResultWriteError as exc:  # a full disk fails every later task too: stop here
             outcome.error = str(exc)
             log(f"    FAILED: {exc}")
@@ -145,3 +148,12 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
             log(f"    FAILED: {outcome.error}")
         summary.outcomes.append(outcome)
     return summary
+
+
+def timing_line(timing: dict) -> str:
+    """'12s: encode 8s, scoring 1s; 300 cached' from a result's harness timing block."""
+    parts = [f"encode {duration(timing['encode_seconds'])}"]
+    if timing["scoring_seconds"] >= 0.05:
+        parts.append(f"scoring {duration(timing['scoring_seconds'])}")
+    cached = f"; {timing['cache_hits']} vector(s) from the cache" if timing["cache_hits"] else ""
+    return f"{duration(timing['total_seconds'])}: {', '.join(parts)}{cached}"

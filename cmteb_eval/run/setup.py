@@ -56,8 +56,18 @@ class ModelRequest:
 
     def embedder_source(self) -> tuple[str, str]:
         """(the embedder to load, the name it is known by): ``--model`` or the packaged model."""
+        if self.uses_packaged_copy:
+            return str(packaged_minilm()), self.model_name or DEFAULT_MODEL_NAME
         model = self.model or str(packaged_minilm())
         return model, self.model_name or (DEFAULT_MODEL_NAME if not self.model else model)
+
+    @property
+    def uses_packaged_copy(self) -> bool:
+        """``--model sentence-transformers/all-MiniLM-L6-v2`` with the hub off (and no --revision):
+        the packaged copy of that model, which needs no download."""
+        from ..data.offline import hub_offline
+
+        return self.model == DEFAULT_MODEL_NAME and self.revision is None and hub_offline(datasets=False)
 
     def results_name(self, embedder_name: str | None) -> str:
         """The results folder's name: ``--model-name``, else the embedder's, the cross-encoder's, or
@@ -90,6 +100,8 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
     embedder, reranker, name = None, None, None
     if request.wants_embedder:
         embedder, name = load_embedder_for(request, device, cache, shard)
+        if request.uses_packaged_copy:
+            log(f"The hub is off: {DEFAULT_MODEL_NAME} is loaded from its packaged copy ({packaged_minilm()}).")
         log(f"Model {name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")

@@ -127,8 +127,16 @@ class Registry:
             spec = self.task(name)
             selected.setdefault(spec.name, spec)
         if task_type is not None:
+            by_lower = {t.lower(): t for t in TASK_TYPES}
+            if task_type not in TASK_TYPES and task_type.lower() in by_lower:
+                task_type = by_lower[task_type.lower()]  # as task names are: `--type sts` is STS
             if task_type not in TASK_TYPES:
-                raise UnknownNameError(f"Unknown task type {task_type!r}.", f"Known: {', '.join(TASK_TYPES)}.")
+                import difflib
+
+                close = difflib.get_close_matches(task_type.lower(), list(by_lower), n=1, cutoff=0.6)
+                raise UnknownNameError(f"Unknown task type {task_type!r}."
+                                       + (f" Did you mean {by_lower[close[0]]!r}?" if close else ""),
+                                       f"Known: {', '.join(TASK_TYPES)}.")
             selected = {n: s for n, s in selected.items() if s.type == task_type}
         return list(selected.values())
 
