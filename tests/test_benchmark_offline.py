@@ -103,7 +103,7 @@ def test_cmteb_benchmark_runs_offline_on_a_hub_shaped_mirror(tmp_path, tiny_bert
     unsupported = [s for s in specs if s.type not in BUILDERS]
     assert done.returncode == (1 if unsupported else 0), done.stderr[-3000:]
     for spec in specs:
-        path = out / "tiny" / f"{spec.name}.json"
+        path = out / "tiny" / "no_revision_available" / f"{spec.name}.json"
         if spec.type in BUILDERS:
             assert path.exists(), f"{spec.name}: {done.stderr[-2000:]}"
             result = json.loads(path.read_text(encoding="utf-8"))

@@ -200,14 +200,14 @@ def test_fp16_overflow_is_reported_and_retried_in_fp32(overflowing_model, tmp_pa
 
     assert main([*base, "--dtype", "float16", "--retry-fp32", "--output-dir", str(tmp_path / "b")]) == 0
     assert "Retrying this task in float32" in capsys.readouterr().out
-    retried = read_result(tmp_path / "b" / "overflow0" / "DemoSTSEn.json")
+    retried = read_result(tmp_path / "b" / "overflow0" / "no_revision_available" / "DemoSTSEn.json")
     model = retried["harness"]["model"]
     assert model["dtype"] == "float32" and model["retried_in_fp32"] and model["requested_dtype"] == "float16"
     assert retried["harness"]["config"]["model"]["dtype"] == "float16"  # what the run asked for
 
     # the retry runs the torch backend in float32; compare with the same backend, not onnx
     assert main([*base, "--dtype", "float32", "--backend", "torch", "--output-dir", str(tmp_path / "c")]) == 0
-    plain = read_result(tmp_path / "c" / "overflow0" / "DemoSTSEn.json")
+    plain = read_result(tmp_path / "c" / "overflow0" / "no_revision_available" / "DemoSTSEn.json")
     assert retried["scores"] == plain["scores"]
 
     # the retried result counts as done for the same fp16 command

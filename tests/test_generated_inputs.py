@@ -56,7 +56,7 @@ def keeper(folder):
     """A finished result of another task in the output folder: no case may lose it."""
     spec = load_card(write_sts_task(folder / "keeper-card", "Keeper", n_rows=8, seed=5))
     run_tasks(HashEmbedder(), "m", [spec], [], folder / "out", log=quiet)
-    path = folder / "out" / "m" / "Keeper.json"
+    path = folder / "out" / "m" / "no_revision_available" / "Keeper.json"
     return spec, path, path.read_bytes()
 
 

@@ -205,7 +205,7 @@ def _special(tmp_path_factory, where, kind) -> None:
         target = spec.dataset.local_dir / "test.jsonl"
         target.unlink()
     elif where == "result":
-        target = folder / "out" / "m" / "Sp.json"
+        target = folder / "out" / "m" / "no_revision_available" / "Sp.json"
     elif where == "card":
         target = folder / "other.toml"
     else:
