@@ -108,7 +108,7 @@ def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> T
 def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) -> TaskScore:
     task = found.task
     splits = {split: 100.0 * value for split, value in found.splits.items()}
-    task_type = harness.get("task_type") or (found.spec.type if found.spec is not None else None)
+    task_type = harness.get("task_type") or found.task_type
     split = main_split(task, list(splits), registry)
     items_path, items_sha256, problem, items_note = None, None, None, ""
     stem = str(data.get("task_name"))

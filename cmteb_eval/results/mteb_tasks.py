@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tasks.aliases import card_for_mteb_task, mteb_main_metric, mteb_subset
+from ..tasks.aliases import card_for_mteb_task, cards_for_mteb_name, mteb_main_metric, mteb_subset
 from .read import main_value
 
 
@@ -32,6 +32,7 @@ class FileScores:
     splits: dict[str, float] = field(default_factory=dict)
     subset: str | None = None
     protocol: str | None = None
+    task_type: str | None = None  # an unmapped task's type: that of the card of its base name (X.v2 -> X)
 
 
 def _number(value: Any) -> bool:
@@ -88,11 +89,14 @@ def foreign(payload: dict[str, Any], specs: dict[str, Any]) -> list[FileScores]:
                 key = spec.name
             else:
                 metric, value = None, entry.get("main_score")
-                key = name if subset == "default" or len(entries) == 1 else f"{name} ({subset})"
+                base = re.sub(r"\.v\d+$", "", name)
+                like = specs.get(base) or next(iter(cards_for_mteb_name(specs.values(), base)), None)
+                key = name if subset == "default" else f"{name} ({subset})"  # never one of our cards' names
             if not _number(value):
                 continue
-            scores = found.setdefault(key, FileScores(key, spec, metric, subset=subset,
-                                                      protocol=_protocol(spec, payload)))
+            scores = found.setdefault(key, FileScores(key, spec, metric, subset=subset, protocol=_protocol(spec, payload),
+                                                      task_type=spec.type if spec is not None else
+                                                      (like.type if like is not None else None)))
             if scores.metric != metric:
                 continue  # splits under two metrics are not one score
             scores.splits.setdefault(str(split), float(value))
