@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UnknownNameError, UserError, close_matches
-from .published import PUBLISHED_PREFIX
 from .scores import ModelScores, load_one_model
+
+PUBLISHED_PREFIX = "published:"  # as report/published.py spells it
 
 
 def _results_folder(repo: Path) -> Path:

@@ -156,16 +156,22 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
         raise failed[0][1]
     model = ModelScores(_model_name(name or folder.name.replace("__", "/"), [d for _, d, _ in raw]), "run",
                         str(folder), notes=list(notes or []))
+    nan_metrics: list[str] = []
     for path, data, dropped in raw:
         for entry in task_scores_from_result(data, path, registry):
             model.tasks[entry.task] = entry
-        model.notes += [f"{path.name}: {note}" for note in dropped]
+        for note in dropped:  # a NaN main score changes what is shown: named; other NaN metrics: counted
+            (model.notes.append(f"{path.name}: {note}") if "main_score" in note else nan_metrics.append(path.name))
         info = (data.get("harness") or {}).get("model") or {} if isinstance(data.get("harness"), dict) else {}
         model.dimension = model.dimension or info.get("embedding_dimension")
         model.max_length = model.max_length or info.get("max_length")
+    if nan_metrics:
+        names = list(dict.fromkeys(nan_metrics))
+        model.notes.append(f"{len(names)} foreign file(s) hold NaN in metrics other than the main score, dropped: "
+                           f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}")
     if skipped:
         model.notes.append(f"{len(skipped)} file(s) that are not JSON were left out: {', '.join(skipped[:5])}")
-    foreign = [t.task for t in model.tasks.values() if t.foreign]
+    foreign = list(dict.fromkeys(Path(t.source).stem for t in model.tasks.values() if t.foreign))
     if foreign:
         model.notes.append(f"{len(foreign)} result file(s) without a cmteb-eval checksum ({', '.join(foreign[:5])}"
                            f"{', ...' if len(foreign) > 5 else ''}) were read as foreign (mteb) files: "

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..tasks.aliases import card_for_mteb_task, cards_for_mteb_name, mteb_main_metric, mteb_subset
-from .read import main_value
+
+
+def main_value(entry: dict[str, Any], harness: dict[str, Any] | None) -> Any:
+    """The value of a score entry's main metric as its writer defined it: ``harness.main_metric``'s
+    key in our files (``main_score`` may hold mteb 2's metric instead), else ``main_score``."""
+    metric = (harness or {}).get("main_metric") if isinstance(harness, dict) else None
+    if metric and metric in entry:
+        return entry[metric]
+    return entry.get("main_score")
 
 
 @dataclass

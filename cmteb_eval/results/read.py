@@ -36,14 +36,6 @@ class ResultFile:
     notes: list[str] = field(default_factory=list)  # what was dropped from a foreign file (NaN metrics)
 
 
-def main_value(entry: dict[str, Any], harness: dict[str, Any] | None) -> Any:
-    """The value of a score entry's main metric as its writer defined it: ``harness.main_metric``'s
-    key in our files (``main_score`` may hold mteb 2's metric instead), else ``main_score``."""
-    metric = (harness or {}).get("main_metric") if isinstance(harness, dict) else None
-    if metric and metric in entry:
-        return entry[metric]
-    return entry.get("main_score")
-
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not strict JSON")

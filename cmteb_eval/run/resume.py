@@ -30,7 +30,9 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from ..results.items import items_problem
-from ..results.read import main_value, read_result_file
+from ..results.naming import file_task_name
+from ..results.mteb_tasks import main_value
+from ..results.read import read_result_file
 from ..tasks.card import TaskSpec
 
 TEMP_MAX_AGE_S = 3600
@@ -80,7 +82,8 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
         return Existing("damaged", found.problem)
     payload = found.payload
     harness = payload["harness"]
-    task = harness.get("task") or payload.get("task_name")
+    task = harness.get("task", spec.name) if payload.get("task_name") in (spec.name, file_task_name(spec)) \
+        else payload.get("task_name")
     if task != spec.name:
         return Existing("damaged", f"it is the result of task {task!r}, not {spec.name!r}")
     stored = harness.get("config")
