@@ -20,7 +20,7 @@ def test_main_job_runs_the_demo_offline(tmp_path):
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available"
     names = sorted(p.name for p in folder.glob("*.json"))
-    assert names == ["DemoPairClassificationZh.json", "DemoSTSEn.json", "DemoSTSZh.json"]
+    assert names == ["DemoPairClassificationZh.json", "DemoSTSEn.json", "DemoSTSZh.json", "model_meta.json"]
     assert "| Model | DemoSTSZh | DemoSTSEn | DemoPairClassificationZh | Avg |" in done.stdout
     result = json.loads((folder / "DemoSTSEn.json").read_text())
     assert result["harness"]["model"]["pooling"] == "mean"

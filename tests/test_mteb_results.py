@@ -267,3 +267,20 @@ def test_whole_stsb_and_ocnli_load_in_mteb_and_pass_check_against_the_public_fil
     code, out, err = cli(capsys, "check", "--baseline", MINILM_REPO / "STSB.json", "--candidate",
                          tmp_path / "results", "--tasks", "STSB")
     assert code == 0, out + err
+
+
+def test_older_flat_folders_and_the_revision_choice(our_run, tmp_path, capsys):
+    cache, _ = our_run
+    ours = cache / "results" / "sentence-transformers__all-MiniLM-L6-v2" / NR
+    old = tmp_path / "old" / "minilm"  # the layout before issue 13: <model>/<Task>.json, items/ beside
+    shutil.copytree(ours, old)
+    (old / "model_meta.json").unlink()
+    code, out, err = cli(capsys, "table", tmp_path / "old", "--table", "STS")
+    assert code == 0 and f"| {MINILM} |" in out, err
+    # a model with two revision folders: the newest file per task, or the one --revision names
+    repo = _repo_copy(tmp_path)
+    bge = repo / "results" / "BAAI__bge-small-zh-v1.5"
+    code, out, err = cli(capsys, "table", bge, "--table", "Classification", "--table", "STS")
+    assert code == 0 and "AmazonReviewsClassification (de)" in out and "files from 2 revision folders" in err
+    code, out, err = cli(capsys, "table", bge, "--revision", NR, "--table", "Classification", "--table", "STS")
+    assert code == 0 and "AmazonReviewsClassification" not in out and "76.73" in out

@@ -5,7 +5,8 @@ the Hub renders as "map on MTEB CMedQAv1 test set 81.272"): one result per task,
 ``task.type`` = the mteb task type, ``dataset.type`` = the hub id, ``dataset.name`` = ``MTEB <mteb
 name>`` (`` (<subset>)`` for a language subset), ``config`` = the subset, ``split``, ``revision`` =
 the dataset revision the file records ("None" when it records none), and every metric of the split
-x100 (``main_score`` too). It is built with ``huggingface_hub``'s ``EvalResult``/``ModelCardData``,
+x100 (thresholds are no metrics: left out; ``main_score`` as the file holds it, mteb's main metric, as
+newer mteb cards list it). It is built with ``huggingface_hub``'s ``EvalResult``/``ModelCardData``,
 so it reads back through ``metadata_load`` and ``model_index_to_eval_results``. NaN never appears
 (foreign files' NaN metrics are dropped when read, ``results/foreign.py``).
 """
@@ -21,7 +22,7 @@ from ..results.read import read_result
 from ..tasks.aliases import mteb_name
 from .scores import ModelScores, task_types
 
-_NOT_METRICS = {"hf_subset", "languages", "main_score", "evaluation_time", "mteb_version"}
+_NOT_METRICS = {"hf_subset", "languages", "evaluation_time", "mteb_version"}
 
 
 def _entry(payload: dict[str, Any], split: str, subset: str | None) -> dict[str, Any] | None:
@@ -51,9 +52,8 @@ def eval_results(model: ModelScores, registry=None) -> list:
             entry = _entry(payload, split, score.subset)
             if entry is None:
                 continue
-            metrics = [(k, v) for k, v in entry.items() if k not in _NOT_METRICS and isinstance(v, (int, float))
-                       and not isinstance(v, bool) and math.isfinite(v)]
-            metrics.append(("main_score", score.splits[split] / 100.0))
+            metrics = [(k, v) for k, v in entry.items() if k not in _NOT_METRICS and "threshold" not in k
+                       and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
             for metric, value in metrics:
                 results.append(EvalResult(
                     task_type=types.get(task) or "Unknown", dataset_type=hub_id or task, dataset_name=name,

@@ -64,7 +64,7 @@ def _version(text) -> tuple:
     return tuple(int(p) for p in parts[:3]) if text and re.fullmatch(r"\d+(\.\d+)*(\.?dev\d+)?", str(text)) else ()
 
 
-def _rank(path: Path) -> tuple:
+def _rank(path: Path, flat: bool = False) -> tuple:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -72,7 +72,7 @@ def _rank(path: Path) -> tuple:
     data = data if isinstance(data, dict) else {}
     harness = data.get("harness") if isinstance(data.get("harness"), dict) else {}
     date = data.get("date") if isinstance(data.get("date"), (int, float)) else 0
-    return (path.parent.name not in NOT_REVISIONS, _version(data.get("mteb_version") or harness.get("mteb_format")),
+    return (not flat, path.parent.name not in NOT_REVISIONS, _version(data.get("mteb_version") or harness.get("mteb_format")),
             str(harness.get("finished_at") or ""), date)
 
 
@@ -89,7 +89,7 @@ def _model_of_revisions(model: Path, revisions: list[Path], revision: str | None
             by_task.setdefault(path.stem, []).append(path)
     files, notes = [], []
     for task, paths in sorted(by_task.items()):
-        best = max(paths, key=_rank) if len(paths) > 1 else paths[0]
+        best = max(paths, key=lambda p: _rank(p, p.parent == model)) if len(paths) > 1 else paths[0]
         files.append(best)
         if len(paths) > 1:
             others = ", ".join(p.parent.name for p in paths if p is not best)
@@ -97,16 +97,18 @@ def _model_of_revisions(model: Path, revisions: list[Path], revision: str | None
     used = sorted({p.parent.name for p in files})
     if len(revisions) > 1 and len(used) > 1:
         notes.append(f"files from {len(used)} revision folders: {', '.join(used)}")
-    named = next((r for r in revisions if read_model_meta(r)), revisions[0])
-    return ModelFiles(_name(named, True), model, files, notes)
+    named = next((r for r in revisions if read_model_meta(r)), None)
+    return ModelFiles(_name(named, True) if named else model.name.replace("__", "/"), model, files, notes)
 
 
 def _model(folder: Path, revision: str | None) -> ModelFiles | None:
     """One model folder: flat (older cmteb-eval) or of revision folders; None when it holds no results."""
     files = result_files(folder)
-    if files:
-        return ModelFiles(_name(folder, is_revision_folder(folder) and folder.parent != folder), folder, files)
     revisions = [d for d in _subdirs(folder) if result_files(d)]
+    if files and not revisions:
+        return ModelFiles(_name(folder, is_revision_folder(folder)), folder, files)
+    if files:  # an older version's files beside revision folders: the revision folders' win
+        revisions = [folder, *revisions]
     return _model_of_revisions(folder, revisions, revision) if revisions else None
 
 
