@@ -51,7 +51,7 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def scores_by_task(folder: Path) -> dict[str, dict]:
-    return {p.stem: read_result(p)["scores"] for p in sorted(folder.glob("*.json"))}
+    return {p.stem: read_result(p)["scores"] for p in sorted(folder.glob("*.json")) if p.name != "model_meta.json"}
 
 
 def assert_every_file_absent_or_complete(folder: Path) -> int:
@@ -63,6 +63,9 @@ def assert_every_file_absent_or_complete(folder: Path) -> int:
         if path.is_dir() or path.name.startswith("."):
             continue  # hidden temp files of a killed write are never read as results
         assert path.suffix == ".json", path
+        if path.name == "model_meta.json":  # mteb's model_meta.json beside the results (issue 13)
+            assert json.loads(path.read_text(encoding="utf-8"))["name"]
+            continue
         if path.parent.name == "items":
             items = json.loads(path.read_text(encoding="utf-8"))
             assert items["task_name"] == path.stem and items["splits"]

@@ -193,7 +193,7 @@ def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("finished")
     spec = load_card(write_sts_task(root / "cards", "Res", n_rows=16))
     run_tasks(HashEmbedder(), "m", [spec], [], root / "out", log=quiet)
-    folder = root / "out" / "m"
+    folder = root / "out" / "m" / "no_revision_available"
     return spec, (folder / "Res.json").read_text(), (folder / "items" / "Res.json").read_bytes()
 
 
@@ -255,7 +255,7 @@ def unit_case(tmp, finished, damage):
     spec, result_text, items_bytes = finished
     keep_spec, keep_path, keep_bytes = keeper(tmp)
     text, items, resealed = damage
-    folder = tmp / "out" / "m"
+    folder = tmp / "out" / "m" / "no_revision_available"
     (folder / "items").mkdir(parents=True, exist_ok=True)
     (folder / "Res.json").write_bytes(text.encode("utf-8", "surrogatepass"))
     if items is not None:

@@ -159,9 +159,16 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
     nan_metrics: list[str] = []
     for path, data, dropped in raw:
         for entry in task_scores_from_result(data, path, registry):
+            kept = model.tasks.get(entry.task)
+            if kept is not None and (entry.foreign or not kept.foreign):  # two files of one task: the first
+                model.notes.append(f"{entry.task}: {Path(kept.source).name} used, {path.name} holds it too")
+                continue
             model.tasks[entry.task] = entry
         for note in dropped:  # a NaN main score changes what is shown: named; other NaN metrics: counted
-            (model.notes.append(f"{path.name}: {note}") if "main_score" in note else nan_metrics.append(path.name))
+            if "main_score" in note:
+                model.notes.append(f"{path.name}: {note}")
+            else:
+                nan_metrics.append(path.name)
         info = (data.get("harness") or {}).get("model") or {} if isinstance(data.get("harness"), dict) else {}
         model.dimension = model.dimension or info.get("embedding_dimension")
         model.max_length = model.max_length or info.get("max_length")
