@@ -111,7 +111,7 @@ def _published(name, registry):
 
 
 def _load_models(paths, registry, published=None):
-    from ..report.published import PUBLISHED_PREFIX, all_published_models, published_model
+    from ..report.published import PUBLISHED_PREFIX, all_published_models
     from ..report.scores import load_path
 
     models = []
@@ -122,7 +122,7 @@ def _load_models(paths, registry, published=None):
             models.extend(load_path(path, registry, _SOURCES["revision"]))
     if published is not None:
         models.extend(all_published_models(registry) if not published
-                      else [published_model(name, registry) for name in split_names(published)])
+                      else [_published(name, registry) for name in split_names(published)])
     return models
 
 
