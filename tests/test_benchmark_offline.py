@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cmteb_eval.results.naming import file_task_name
 from cmteb_eval.tasks.registry import Registry
 from cmteb_eval.tasks.card import TaskSpec
 
@@ -128,12 +129,14 @@ def run_benchmark_offline(tmp_path, tiny_bert, benchmark: str, n_cards: int) -> 
     unsupported = [s for s in specs if s.type not in BUILDERS]
     assert done.returncode == (1 if unsupported else 0), done.stderr[-3000:]
     for spec in specs:
-        path = out / "tiny" / f"{spec.name}.json"
+        path = out / "tiny" / "no_revision_available" / f"{file_task_name(spec)}.json"  # mteb's name
         if spec.type in BUILDERS:
             assert path.exists(), f"{spec.name}: {done.stderr[-2000:]}"
             result = json.loads(path.read_text(encoding="utf-8"))
             entry = result["scores"][spec.eval_splits[0]][0]
-            assert entry["main_score"] == entry[spec.main_metric] and -1 <= entry["main_score"] <= 1
+            # main_score holds the metric mteb 2 reads it as (Ocnli: max_accuracy); ours is named
+            assert entry["main_score"] == entry[result["harness"]["main_score_metric"]]
+            assert result["harness"]["main_metric"] == spec.main_metric and -1 <= entry[spec.main_metric] <= 1
             assert result["harness"]["task_type"] == spec.type and result["harness"]["protocol"]
         else:
             assert not path.exists()

@@ -18,9 +18,9 @@ def run(*args, cwd=REPO):
 def test_main_job_runs_the_demo_offline(tmp_path):
     done = run("run_eval.py", "--output-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    folder = tmp_path / "sentence-transformers__all-MiniLM-L6-v2"
+    folder = tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available"
     names = sorted(p.name for p in folder.glob("*.json"))
-    assert names == ["DemoPairClassificationZh.json", "DemoSTSEn.json", "DemoSTSZh.json"]
+    assert names == ["DemoPairClassificationZh.json", "DemoSTSEn.json", "DemoSTSZh.json", "model_meta.json"]
     assert "| Model | DemoSTSZh | DemoSTSEn | DemoPairClassificationZh | Avg |" in done.stdout
     result = json.loads((folder / "DemoSTSEn.json").read_text())
     assert result["harness"]["model"]["pooling"] == "mean"
@@ -33,7 +33,7 @@ def test_result_file_is_read_by_mteb(tmp_path):
 
     done = run("-m", "cmteb_eval", "run", "--tasks", "DemoSTSEn", "--output-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    path = tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "DemoSTSEn.json"
+    path = tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available" / "DemoSTSEn.json"
     loaded = TaskResult.from_disk(path)
     assert loaded.task_name == "DemoSTSEn"
     assert loaded.scores["test"][0]["main_score"] == json.loads(path.read_text())["scores"]["test"][0]["main_score"]
@@ -50,7 +50,7 @@ def test_a_failing_task_keeps_the_others_and_exits_nonzero(tmp_path):
     done = run("run_eval.py", "--tasks", "DemoSTSEn,BQ", "--data-dir", str(tmp_path / "empty"),
                "--output-dir", str(tmp_path / "out"))
     assert done.returncode == 1
-    assert (tmp_path / "out" / "sentence-transformers__all-MiniLM-L6-v2" / "DemoSTSEn.json").exists()
+    assert (tmp_path / "out" / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available" / "DemoSTSEn.json").exists()
     assert "BQ" in done.stderr and "not found locally" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -59,7 +59,7 @@ def test_tiny_clustering_card_runs_and_writes_a_result(tmp_path):
     done = run("run_eval.py", "--task-file", str(REPO / "tests" / "data" / "tiny_clustering.toml"),
                "--tasks", "TinyClustering", "--output-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    result = json.loads((tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "TinyClustering.json").read_text())
+    result = json.loads((tmp_path / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available" / "TinyClustering.json").read_text())
     entry = result["scores"]["test"][0]
     assert entry["main_score"] == entry["v_measure"] and 0 <= entry["v_measure"] <= 1
     assert "mteb-legacy clustering" in result["harness"]["protocol"]

@@ -32,7 +32,7 @@ def run_variants(minilm_dir, out: Path, task_names, data_dirs) -> dict[str, Path
         embedder = load_embedder(minilm_dir, model_name=MODEL, **settings)
         summary = run_tasks(embedder, name, specs, data_dirs, out, log=lambda *_: None)
         assert not summary.failed, [o.error for o in summary.failed]
-        folders[name] = out / name
+        folders[name] = out / name / "no_revision_available"  # mteb's folder of a model without a hub revision
     return folders
 
 
@@ -139,12 +139,12 @@ def test_check_rejects_incomparable_input(small_runs, capsys, tmp_path):
     # a path that does not exist, and an output folder holding several models
     code, _, err = cli(capsys, "check", "--baseline", base, "--candidate", tmp_path / "nope")
     assert code == 2 and "does not exist" in err
-    code, _, err = cli(capsys, "check", "--baseline", base.parent, "--candidate", base)
+    code, _, err = cli(capsys, "check", "--baseline", base.parent.parent, "--candidate", base)
     assert code == 2 and "holds results of 3 models" in err
 
 
 def test_table_reproduce_and_plots(small_runs, capsys, tmp_path):
-    root = small_runs["minilm"].parent
+    root = small_runs["minilm"].parent.parent
     code, out, _ = cli(capsys, "table", root, "--table", "STS", "--sort", "Avg")
     assert code == 0 and out.splitlines()[2] == "| Model | STSB | Avg |"
     names = [line.split(" | ")[0][2:] for line in out.splitlines()[4:7]]

@@ -52,8 +52,8 @@ def compare_rows(capsys, tmp_path, baseline, candidate) -> dict[str, dict]:
 def test_items_files_follow_their_declared_format(runs):
     for task, type_name in zip(TASKS, ("Classification", "Clustering")):
         fmt = item_format(type_name)
-        result = json.loads((runs / "minilm" / f"{task}.json").read_text())
-        items = json.loads((runs / "minilm" / "items" / f"{task}.json").read_text())["splits"]["test"]
+        result = json.loads((runs / "minilm" / "no_revision_available" / f"{task}.json").read_text())
+        items = json.loads((runs / "minilm" / "no_revision_available" / "items" / f"{task}.json").read_text())["splits"]["test"]
         values = np.asarray(items[fmt.values], dtype=float)
         assert len(values) == len(items[fmt.identity]) > 0
         stated = result["scores"]["test"][0]["main_score"]

@@ -36,8 +36,8 @@ def run_cli(prefix, folder, card, output, cache):
                "--cache-dir", str(cache), "--device", "cpu", "--batch-size", "3"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    result = json.loads((output / "BAAI__bge-base-zh-v1.5" / "TinySTS.json").read_text())
-    items = json.loads((output / "BAAI__bge-base-zh-v1.5" / "items" / "TinySTS.json").read_text())
+    result = json.loads((output / "BAAI__bge-base-zh-v1.5" / "no_revision_available" / "TinySTS.json").read_text())
+    items = json.loads((output / "BAAI__bge-base-zh-v1.5" / "no_revision_available" / "items" / "TinySTS.json").read_text())
     return result, items, done.stdout
 
 

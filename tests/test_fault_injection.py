@@ -51,7 +51,7 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def scores_by_task(folder: Path) -> dict[str, dict]:
-    return {p.stem: read_result(p)["scores"] for p in sorted(folder.glob("*.json"))}
+    return {p.stem: read_result(p)["scores"] for p in sorted(folder.glob("*.json")) if p.name != "model_meta.json"}
 
 
 def assert_every_file_absent_or_complete(folder: Path) -> int:
@@ -63,6 +63,9 @@ def assert_every_file_absent_or_complete(folder: Path) -> int:
         if path.is_dir() or path.name.startswith("."):
             continue  # hidden temp files of a killed write are never read as results
         assert path.suffix == ".json", path
+        if path.name == "model_meta.json":  # mteb's model_meta.json beside the results (issue 13)
+            assert json.loads(path.read_text(encoding="utf-8"))["name"]
+            continue
         if path.parent.name == "items":
             items = json.loads(path.read_text(encoding="utf-8"))
             assert items["task_name"] == path.stem and items["splits"]
@@ -117,7 +120,7 @@ def run_kill_and_resume(setup, kills: int, seed: int, first_between_writes: bool
     reference_out = root / f"reference-{seed}"
     code, _, err = finish(start(args, reference_out))
     assert code == 0, err
-    reference = scores_by_task(reference_out / "tiny-bge")
+    reference = scores_by_task(reference_out / "tiny-bge" / "no_revision_available")
     assert len(reference) == N_TASKS
 
     out = root / f"killed-{seed}"
@@ -126,7 +129,7 @@ def run_kill_and_resume(setup, kills: int, seed: int, first_between_writes: bool
     code, stdout, err = finish(start(args, out))
     assert code == 0, err
     assert_every_file_absent_or_complete(out / "tiny-bge")
-    assert scores_by_task(out / "tiny-bge") == reference  # identical, not close
+    assert scores_by_task(out / "tiny-bge" / "no_revision_available") == reference  # identical, not close
     assert stdout.count("already done with this configuration") == seen[-1][1]
     return seen
 
@@ -200,14 +203,14 @@ def test_fp16_overflow_is_reported_and_retried_in_fp32(overflowing_model, tmp_pa
 
     assert main([*base, "--dtype", "float16", "--retry-fp32", "--output-dir", str(tmp_path / "b")]) == 0
     assert "Retrying this task in float32" in capsys.readouterr().out
-    retried = read_result(tmp_path / "b" / "overflow0" / "DemoSTSEn.json")
+    retried = read_result(tmp_path / "b" / "overflow0" / "no_revision_available" / "DemoSTSEn.json")
     model = retried["harness"]["model"]
     assert model["dtype"] == "float32" and model["retried_in_fp32"] and model["requested_dtype"] == "float16"
     assert retried["harness"]["config"]["model"]["dtype"] == "float16"  # what the run asked for
 
     # the retry runs the torch backend in float32; compare with the same backend, not onnx
     assert main([*base, "--dtype", "float32", "--backend", "torch", "--output-dir", str(tmp_path / "c")]) == 0
-    plain = read_result(tmp_path / "c" / "overflow0" / "DemoSTSEn.json")
+    plain = read_result(tmp_path / "c" / "overflow0" / "no_revision_available" / "DemoSTSEn.json")
     assert retried["scores"] == plain["scores"]
 
     # the retried result counts as done for the same fp16 command

@@ -56,7 +56,7 @@ def keeper(folder):
     """A finished result of another task in the output folder: no case may lose it."""
     spec = load_card(write_sts_task(folder / "keeper-card", "Keeper", n_rows=8, seed=5))
     run_tasks(HashEmbedder(), "m", [spec], [], folder / "out", log=quiet)
-    path = folder / "out" / "m" / "Keeper.json"
+    path = folder / "out" / "m" / "no_revision_available" / "Keeper.json"
     return spec, path, path.read_bytes()
 
 
@@ -193,7 +193,7 @@ def finished(tmp_path_factory):
     root = tmp_path_factory.mktemp("finished")
     spec = load_card(write_sts_task(root / "cards", "Res", n_rows=16))
     run_tasks(HashEmbedder(), "m", [spec], [], root / "out", log=quiet)
-    folder = root / "out" / "m"
+    folder = root / "out" / "m" / "no_revision_available"
     return spec, (folder / "Res.json").read_text(), (folder / "items" / "Res.json").read_bytes()
 
 
@@ -255,7 +255,7 @@ def unit_case(tmp, finished, damage):
     spec, result_text, items_bytes = finished
     keep_spec, keep_path, keep_bytes = keeper(tmp)
     text, items, resealed = damage
-    folder = tmp / "out" / "m"
+    folder = tmp / "out" / "m" / "no_revision_available"
     (folder / "items").mkdir(parents=True, exist_ok=True)
     (folder / "Res.json").write_bytes(text.encode("utf-8", "surrogatepass"))
     if items is not None:

@@ -113,7 +113,7 @@ def _provenance(tmp_path_factory, good_result, steps) -> None:
     if found.state == "complete":
         assert data is not None and kind == ("ours", None)
     if kind[0] == "foreign":
-        assert found.state == "damaged"  # run sets a foreign file aside; check reads it only as foreign
+        assert found.state == "foreign"  # run stops rather than move a foreign file (issue 13); check reads it as foreign
         if data is not None:
             from cmteb_eval.report.scores import load_model_folder
 
@@ -205,7 +205,7 @@ def _special(tmp_path_factory, where, kind) -> None:
         target = spec.dataset.local_dir / "test.jsonl"
         target.unlink()
     elif where == "result":
-        target = folder / "out" / "m" / "Sp.json"
+        target = folder / "out" / "m" / "no_revision_available" / "Sp.json"
     elif where == "card":
         target = folder / "other.toml"
     else:

@@ -194,7 +194,7 @@ def test_pair_classification_with_one_class_is_refused(tmp_path):
     write_jsonl(tmp_path / "data" / "test.jsonl", [dict(r, label=1) for r in PAIR_ROWS])
     summary = run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / "out", log=quiet)
     assert "needs both classes" in summary.outcomes[0].error
-    assert not (tmp_path / "out" / "m" / "OneClass.json").exists()
+    assert not (tmp_path / "out" / "m" / "no_revision_available" / "OneClass.json").exists()
 
 
 # ------------------------------------------------------------------ hangs: regular files only
@@ -212,8 +212,8 @@ def test_a_fifo_named_as_the_data_file_is_refused_not_waited_on(tmp_path):
 
 def test_a_fifo_in_the_output_folder_is_set_aside_not_waited_on(tmp_path):
     spec = load_card(write_sts_task(tmp_path, "Pipe"))
-    (tmp_path / "out" / "m").mkdir(parents=True)
-    fifo = tmp_path / "out" / "m" / "Pipe.json"
+    (tmp_path / "out" / "m" / "no_revision_available").mkdir(parents=True)
+    fifo = tmp_path / "out" / "m" / "no_revision_available" / "Pipe.json"
     os.mkfifo(fifo)
     finished, summary = finishes_within(
         lambda: run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / "out", log=quiet), 20, [fifo])

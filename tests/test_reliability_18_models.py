@@ -47,7 +47,8 @@ def test_an_unusable_cache_falls_back_to_running_without_it(tmp_path, tiny_bert,
                  "--cache-dir", str(root), "--output-dir", str(out)]) == 0
     err = capsys.readouterr().err
     assert err.count("cannot be used") == 1 and "--no-cache" in err and "--cache-dir" in err
-    assert {p.name for p in (out / safe_name(str(tiny_bert))).glob("*.json")} == {"DemoSTSEn.json", "DemoSTSZh.json"}
+    assert {p.name for p in (out / safe_name(str(tiny_bert)) / "no_revision_available").glob("*.json")} == \
+        {"DemoSTSEn.json", "DemoSTSZh.json", "model_meta.json"}
 
 
 def test_a_folder_named_like_a_shard_does_not_break_the_cache(tmp_path, tiny_bert):

@@ -43,7 +43,7 @@ def test_two_checkpoints_named_final_never_overwrite_each_other(tmp_path, capsys
     out = tmp_path / "out"
     common = ["run", "--pooling", "cls", "--tasks", "DemoSTSEn", "--output-dir", str(out), "--no-cache"]
     assert main([*common, "--model", str(first)]) == 0
-    kept = out / "final" / "DemoSTSEn.json"
+    kept = out / "final" / "no_revision_available" / "DemoSTSEn.json"
     before = kept.read_bytes()
     capsys.readouterr()
     assert main([*common, "--model", str(second)]) == 2
@@ -51,13 +51,13 @@ def test_two_checkpoints_named_final_never_overwrite_each_other(tmp_path, capsys
     assert str(first) in err and str(second) in err and "--model-name" in err and "Traceback" not in err
     assert kept.read_bytes() == before  # the first model's result is untouched
     assert main([*common, "--model", str(second), "--model-name", "exp2-final"]) == 0
-    assert read_result(out / "exp2-final" / "DemoSTSEn.json")["harness"]["model"]["model"] == str(second)
+    assert read_result(out / "exp2-final" / "no_revision_available" / "DemoSTSEn.json")["harness"]["model"]["model"] == str(second)
 
 
 def test_another_model_under_the_same_name_is_refused_before_anything_runs(tmp_path):
     spec = load_card(write_sts_task(tmp_path, "Own"))
     run_tasks(Model("/runs/a", "w1"), "org__name", [spec], [], tmp_path / "out", log=quiet)
-    path = tmp_path / "out" / "org__name" / "Own.json"
+    path = tmp_path / "out" / "org__name" / "no_revision_available" / "Own.json"
     before = path.read_bytes()
     intruder = Model("org/name")  # a hub id whose mteb folder name is the same
     with pytest.raises(UserError, match="--model-name") as caught:
@@ -73,7 +73,7 @@ def test_the_same_model_retrained_in_place_or_moved_keeps_its_folder(tmp_path):
     retrained = run_tasks(Model("/runs/a", "w2"), "final", [spec], [], out, log=quiet)  # same path, new weights
     moved = run_tasks(Model("/elsewhere/a", "w2"), "final", [spec], [], out, log=quiet)  # same weights, new path
     assert not retrained.failed and not moved.failed
-    assert read_result(out / "final" / "Own.json")["harness"]["model_identity"]["model"]["model"] == "/elsewhere/a"
+    assert read_result(out / "final" / "no_revision_available" / "Own.json")["harness"]["model_identity"]["model"]["model"] == "/elsewhere/a"
 
 
 def test_model_names_stay_distinct_and_readable():
@@ -108,7 +108,7 @@ def _two_runs(tmp_path):
     spec = load_card(write_sts_task(tmp_path, "Gate"))
     for side in ("base", "cand"):
         run_tasks(HashEmbedder(), "m", [spec], [], tmp_path / side, log=quiet)
-    return spec, tmp_path / "base" / "m", tmp_path / "cand" / "m"
+    return spec, tmp_path / "base" / "m" / "no_revision_available", tmp_path / "cand" / "m" / "no_revision_available"
 
 
 def test_a_result_without_its_checksum_is_refused_by_check_as_by_run(tmp_path, capsys):
@@ -134,8 +134,10 @@ def test_a_file_without_our_harness_is_foreign_and_labelled_so(tmp_path, capsys)
     path.write_text(json.dumps(payload))
     model = load_one_model(cand, "candidate")
     assert model.tasks["Gate"].foreign and "foreign" in " ".join(model.notes)
-    assert main(["check", "--baseline", str(base), "--candidate", str(cand)]) == 2  # never passes as ours
-    assert "different protocol" in capsys.readouterr().err
+    # issue 13: files that agree on task, revision, split and main metric compare, whoever wrote them;
+    # the gate says which side was read as foreign
+    assert main(["check", "--baseline", str(base), "--candidate", str(cand)]) == 0
+    assert "read as foreign" in capsys.readouterr().out
 
 
 def test_a_full_output_disk_names_the_file_and_keeps_finished_results(tmp_path, monkeypatch):
@@ -156,4 +158,4 @@ def test_a_full_output_disk_names_the_file_and_keeps_finished_results(tmp_path, 
         run_tasks(HashEmbedder(), "m", specs, [], tmp_path / "out", log=quiet)
     message = str(caught.value)
     assert "No space left on device" in message and str(tmp_path / "out" / "m") in message
-    assert read_result(tmp_path / "out" / "m" / "Disk0.json")["task_name"] == "Disk0"
+    assert read_result(tmp_path / "out" / "m" / "no_revision_available" / "Disk0.json")["task_name"] == "Disk0"

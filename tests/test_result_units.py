@@ -47,7 +47,7 @@ ITEM_DAMAGE = {
 def test_a_damaged_items_file_makes_the_task_recompute(tmp_path, sts, damage):
     out = tmp_path / "out"
     first, _ = run(sts, out)
-    result, items = out / "m" / "Unit.json", out / "m" / "items" / "Unit.json"
+    result, items = out / "m" / "no_revision_available" / "Unit.json", out / "m" / "no_revision_available" / "items" / "Unit.json"
     good_items = items.read_bytes()
     ITEM_DAMAGE[damage](items)
     logged = []
@@ -66,10 +66,10 @@ def test_a_damaged_items_file_makes_the_task_recompute(tmp_path, sts, damage):
 def test_the_results_checksum_covers_the_items_hash(tmp_path, sts):
     out = tmp_path / "out"
     run(sts, out)
-    harness = json.loads((out / "m" / "Unit.json").read_text())["harness"]
+    harness = json.loads((out / "m" / "no_revision_available" / "Unit.json").read_text())["harness"]
     import hashlib
 
-    items = (out / "m" / "items" / "Unit.json").read_bytes()
+    items = (out / "m" / "no_revision_available" / "items" / "Unit.json").read_bytes()
     assert harness["items"] == {"file": "items/Unit.json", "sha256": hashlib.sha256(items).hexdigest()}
 
 
@@ -80,7 +80,7 @@ def test_compare_refuses_an_items_file_that_does_not_match_its_result(tmp_path, 
     run(sts, out, model=HashEmbedder(dim=8), name="cand")
     code, report, err = cli("compare", str(out / "base"), str(out / "cand"))
     assert code == 0 and "Unit" in report, err
-    ITEM_DAMAGE[damage](out / "cand" / "items" / "Unit.json")
+    ITEM_DAMAGE[damage](out / "cand" / "no_revision_available" / "items" / "Unit.json")
     code, _, err = cli("compare", str(out / "base"), str(out / "cand"))
     assert code == 2 and "per-item file" in err and "Traceback" not in err
     assert ("does not match" if damage != "deleted" else "is missing") in err
@@ -92,7 +92,7 @@ def test_an_items_file_of_an_older_result_format_is_not_used_unchecked(tmp_path,
     out = tmp_path / "out"
     run(sts, out, name="base")
     run(sts, out, model=HashEmbedder(dim=8), name="cand")
-    path = out / "cand" / "Unit.json"
+    path = out / "cand" / "no_revision_available" / "Unit.json"
     payload = json.loads(path.read_text())
     del payload["harness"]["items"]  # as a result written before items were bound to it
     path.write_text(json.dumps(integrity.seal(payload)))
@@ -113,7 +113,7 @@ def test_the_reranking_protocol_is_part_of_the_configuration(tmp_path):
                         options=RunOptions(protocol="v2"))
     assert not summary.outcomes[0].skipped
     assert any('reranking_protocol: "v1" -> "v2"' in line for line in logged), logged
-    assert "mteb 2.x" in json.loads((out / "m" / "Rr.json").read_text())["harness"]["protocol"]
+    assert "mteb 2.x" in json.loads((out / "m" / "no_revision_available" / "Rr.json").read_text())["harness"]["protocol"]
     # no --protocol: the card's default (v1) again, which is another configuration than v2
     again = run_tasks(HashEmbedder(), "m", [spec], [], out, log=quiet)
     assert not again.outcomes[0].skipped

@@ -76,7 +76,7 @@ def test_device_and_batch_size_do_not_force_a_recompute(tmp_path, tasks):
 
 def _result_file(tmp_path, tasks) -> Path:
     run(HashEmbedder(), tasks[:1], tmp_path / "out")
-    return tmp_path / "out" / "m" / f"{tasks[0].name}.json"
+    return tmp_path / "out" / "m" / "no_revision_available" / f"{tasks[0].name}.json"
 
 
 CORRUPTIONS = {
@@ -86,7 +86,6 @@ CORRUPTIONS = {
     "not utf-8": lambda text: "\udcff" + text,
     "nan": lambda text: text.replace('"evaluation_time": ', '"evaluation_time": NaN, "x": ', 1),
     "a list": lambda text: "[1, 2, 3]",
-    "foreign mteb file": lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "harness"}),
     "checksum removed": lambda text: text.replace('"checksum"', '"checksum_"'),
     "other task": lambda text: _resealed(text, task_name="Other"),
     "split missing": lambda text: _resealed(text, scores={}),
@@ -121,6 +120,19 @@ def test_a_damaged_result_file_is_set_aside_and_recomputed(tmp_path, tasks, corr
     assert json.loads(path.read_text())["scores"] == good["scores"]
     kept = list(path.parent.glob(f"{path.name}.bad-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == damaged.encode("utf-8", "surrogateescape")
+
+
+def test_a_foreign_result_file_is_never_moved(tmp_path, tasks):
+    """Issue 13: an mteb file where our result must go stops that task, naming it; it stays as it is."""
+    path = _result_file(tmp_path, tasks)
+    good = json.loads(path.read_text())
+    foreign = json.dumps({k: v for k, v in good.items() if k != "harness"})
+    path.write_text(foreign)
+    assert resume.inspect_result(path, tasks[0], good["harness"]["config"]).state == "foreign"
+    model = HashEmbedder()
+    summary = run_tasks(model, "m", tasks[:1], [], tmp_path / "out", log=lambda *_: None)
+    assert model.calls == 0 and str(path) in summary.outcomes[0].error
+    assert path.read_text() == foreign and not list(path.parent.glob(f"{path.name}.bad-*"))
 
 
 def test_read_result_refuses_a_file_whose_checksum_fails(tmp_path, tasks):
@@ -189,7 +201,7 @@ def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path, tasks):
     import os
     import time
 
-    folder = tmp_path / "out" / "m"
+    folder = tmp_path / "out" / "m" / "no_revision_available"
     folder.mkdir(parents=True)
     old, fresh = folder / ".Tiny0.json.abc.tmp", folder / ".Tiny1.json.def.tmp"
     old.write_text("{")

@@ -33,12 +33,14 @@ def add_report_parsers(commands) -> None:
     table.add_argument("--output-dir", help="write each table to a file of its own in this folder "
                        "(cmteb.csv, type-STS.csv, ...; the extension of --format)")
     table.add_argument("--task-file", action="append", default=[], help="also load this task card")
+    _add_source_arguments(table)
 
     rep = commands.add_parser("reproduce", help="our scores against the published ones, task by task")
     rep.add_argument("paths", nargs="+", help="output folders, model folders or result files")
     rep.add_argument("--reference", help="published model to compare with (default: matched by model name)")
     rep.add_argument("--tolerance", type=float, default=0.05, help="points (x100) a task may differ (default 0.05)")
     rep.add_argument("--output", help="write the report to this file instead of printing it")
+    _add_source_arguments(rep)
 
     cmp_ = commands.add_parser("compare", help="per-task, per-type and overall deltas with paired significance tests")
     cmp_.add_argument("models", nargs="+", metavar="PATH",
@@ -47,6 +49,7 @@ def add_report_parsers(commands) -> None:
     cmp_.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
     cmp_.add_argument("--output", help="also write the Markdown report to this file")
     cmp_.add_argument("--json", dest="json_path", help="write the comparison as JSON to this file")
+    _add_source_arguments(cmp_)
 
     chk = commands.add_parser("check", help="regression gate: exit 1 when a task's main score fell beyond tolerance")
     chk.add_argument("--baseline", required=True, help="output folder (one model), model folder or result file")
@@ -56,6 +59,7 @@ def add_report_parsers(commands) -> None:
     chk.add_argument("--tasks", nargs="+", action="extend",
                      help="only these tasks (default: those both sides have; the others are listed)")
     chk.add_argument("--output", help="write the report to this file instead of printing it")
+    _add_source_arguments(chk)
 
     plot = commands.add_parser("plot", help="charts: per-type bars, per-task deltas, score versus speed")
     plot.add_argument("kind", choices=["types", "delta", "speed"])
@@ -65,6 +69,15 @@ def add_report_parsers(commands) -> None:
     plot.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
     plot.add_argument("--title", help="chart title")
     _add_test_arguments(plot)
+    _add_source_arguments(plot)
+
+
+def _add_source_arguments(parser) -> None:
+    parser.add_argument("--results-repo", metavar="PATH",
+                        help="a checkout of the MTEB results repository (or an mteb cache): published:ORG/MODEL "
+                             "then names any of its models")
+    parser.add_argument("--revision", help="the revision folder to read where a model has several "
+                                           "(default: the newest file per task)")
 
 
 def _add_test_arguments(parser) -> None:
@@ -86,29 +99,45 @@ def _registry(task_files=()):
     return Registry.load(task_files)
 
 
+_SOURCES = {"results_repo": None, "revision": None}  # the command's --results-repo and --revision
+
+
+def _use_sources(args) -> None:
+    _SOURCES.update(results_repo=getattr(args, "results_repo", None), revision=getattr(args, "revision", None))
+
+
+def _published(name, registry):
+    from ..report.published import published_model
+    from ..report.results_repo import repo_model
+
+    if _SOURCES["results_repo"]:
+        return repo_model(_SOURCES["results_repo"], str(name), registry, _SOURCES["revision"])
+    return published_model(str(name), registry)
+
+
 def _load_models(paths, registry, published=None):
-    from ..report.published import PUBLISHED_PREFIX, all_published_models, published_model
+    from ..report.published import PUBLISHED_PREFIX, all_published_models
     from ..report.scores import load_path
 
     models = []
     for path in paths:
         if str(path).startswith(PUBLISHED_PREFIX):
-            models.append(published_model(str(path), registry))
+            models.append(_published(path, registry))
         else:
-            models.extend(load_path(path, registry))
+            models.extend(load_path(path, registry, _SOURCES["revision"]))
     if published is not None:
         models.extend(all_published_models(registry) if not published
-                      else [published_model(name, registry) for name in split_names(published)])
+                      else [_published(name, registry) for name in split_names(published)])
     return models
 
 
 def _load_single(path, role, registry):
-    from ..report.published import PUBLISHED_PREFIX, published_model
+    from ..report.published import PUBLISHED_PREFIX
     from ..report.scores import load_one_model
 
     if str(path).startswith(PUBLISHED_PREFIX):
-        return published_model(str(path), registry)
-    return load_one_model(path, role, registry)
+        return _published(path, registry)
+    return load_one_model(path, role, registry, _SOURCES["revision"])
 
 
 def _write_or_print(text: str, output: str | None) -> None:
@@ -136,6 +165,7 @@ def command_table(args: argparse.Namespace) -> int:
     from ..report.scores import task_types as types_of
     from ..tasks.types import TASK_TYPES
 
+    _use_sources(args)
     if not args.paths and args.published is None and not args.card:
         raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
     if args.output:
@@ -153,7 +183,7 @@ def command_table(args: argparse.Namespace) -> int:
     universe = chosen or sorted(found, key=lambda t: (order.get(t, len(order)), t))
     by_lower = {t.lower(): t for t in TASK_TYPES}
     out = []
-    for name in wanted:
+    for name in dict.fromkeys(n.lower() for n in wanted):  # a table asked for twice is shown once
         key = name.lower()
         if key == "cmteb":
             out.append(T.cmteb_table(models, task_types, cmteb_tasks, args.card))
@@ -178,10 +208,16 @@ def command_table(args: argparse.Namespace) -> int:
     if not out:
         raise UserError("No table to show: the results hold no task of the tables asked for.",
                         "Check the paths, or ask for another --table.")
+    seen: set = set()  # 'types' and 'STS' both give the STS table: shown once
+    out = [t for t in out if not (t.key in seen or seen.add(t.key))]
     out = [t.sorted_by(args.sort, args.ascending) for t in out]
     if args.sort and not any(args.sort.lower() in [c.lower() for c in ("Model", *t.frame.columns)] for t in out):
         raise UserError(f"No table has a column {args.sort!r}.", "Sort by Model, Avg or a task or type column.")
     notes = [f"{m.label}: {note}" for m in models for note in m.notes]
+    notes += _mark(out, models)
+    untyped = [t for t in universe if t not in task_types]
+    if untyped and any(n in ("types",) for n in wanted):
+        notes.append(f"task(s) of unknown type, in no per-type table: {', '.join(untyped)}")
     fmt = output_format(args.format, args.output)
     if args.output_dir:
         _write_tables(out, fmt, args.output_dir)
@@ -211,10 +247,25 @@ def _write_tables(tables, fmt, folder: str) -> None:
         emit(f"Wrote {target}")
 
 
+def _mark(tables, models) -> list[str]:
+    """Mark every score that cannot be compared with its column's first (scores.comparability_notes)."""
+    from ..report.scores import comparability_notes
+    from ..report.tables import MARK
+
+    marks = comparability_notes(models)
+    shown = set()
+    for table in tables:
+        table.marks = {key: why for key, why in marks.items() if key[0] in table.frame.index
+                       and key[1] in table.frame.columns}
+        shown.update(table.marks)
+    return [f"{MARK} {row} {column}: {marks[(row, column)]}" for row, column in sorted(shown)]
+
+
 def command_reproduce(args: argparse.Namespace) -> int:
     from ..report.published import find_published_for, published_model
     from ..report.reproduce import reproduce
 
+    _use_sources(args)
     from ..report.gate import check_tolerance
 
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
@@ -251,6 +302,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     from ..report.compare import compare, report, task_set_warning
 
+    _use_sources(args)
     _check_test_arguments(args)
     if len(args.models) < 2:
         raise UserError("compare needs a baseline and at least one candidate.", "Pass two or more paths.")
@@ -279,6 +331,7 @@ def command_compare(args: argparse.Namespace) -> int:
 def command_check(args: argparse.Namespace) -> int:
     from ..report.gate import check, load_tolerances
 
+    _use_sources(args)
     registry = _registry()
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
     baseline = _load_single(args.baseline, "baseline", registry)
@@ -293,6 +346,7 @@ def command_check(args: argparse.Namespace) -> int:
 def command_plot(args: argparse.Namespace) -> int:
     from ..report import plots
 
+    _use_sources(args)
     plots.check_output(args.output)  # before any work
     registry = _registry()
     tasks = split_names(args.tasks) or None

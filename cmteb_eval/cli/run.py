@@ -161,7 +161,8 @@ def report_run(summary, name: str, output_dir: Path, cache) -> int:
     if summary.completed:
         print()
         print(run_table(scores, [o.task.name for o in summary.outcomes]))
-        print(f"\nResult files: {output_dir / safe_name(name)}")
+        done = next((o.path.parent for o in summary.completed if o.path is not None), output_dir / safe_name(name))
+        print(f"\nResult files: {done}")
     if summary.failed:
         print(f"\n{len(summary.failed)} of {len(summary.outcomes)} task(s) failed:", file=sys.stderr)
         for outcome in summary.failed:

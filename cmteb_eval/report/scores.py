@@ -18,7 +18,9 @@ from typing import Any
 from ..errors import UserError
 from ..results import integrity
 from ..results.items import items_problem, read_items
-from ..results.read import read_result
+from ..results import mteb_tasks
+from ..results.discover import find_models, result_files
+from ..results.read import read_result_file, read_result_noted
 
 
 @dataclass
@@ -85,71 +87,101 @@ def main_split(task: str, splits: list[str], registry=None) -> str:
     return "test" if "test" in splits else splits[0]
 
 
-def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> TaskScore:
-    task = str(data["task_name"])
+def task_scores_from_result(data: dict[str, Any], path: Path, registry=None) -> list[TaskScore]:
+    """The task scores a result file holds: ours (one task), or a foreign file's, mapped to our
+    cards through mteb's task names (``results/mteb_tasks.py``)."""
     harness = data.get("harness") if isinstance(data.get("harness"), dict) else {}
-    splits: dict[str, float] = {}
-    metrics: dict[str, dict[str, float]] = {}
-    subset = None
-    for split, entries in (data.get("scores") or {}).items():
-        if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict) \
-                or not isinstance(entries[0].get("main_score"), (int, float)):
-            raise UserError(f"Result file {path}: split {split!r} has no numeric main_score.",
-                            "Pass a file written by 'cmteb-eval run' or by mteb.")
-        splits[str(split)] = 100.0 * float(entries[0]["main_score"])
-        metrics[str(split)] = {k: 100.0 * float(v) for k, v in entries[0].items()
-                               if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        subset = entries[0].get("hf_subset", subset)
-    if not splits:
+    specs = registry.tasks if registry is not None else {}
+    is_foreign = integrity.provenance(data)[0] == "foreign"
+    try:
+        found = mteb_tasks.foreign(data, specs) if is_foreign else [mteb_tasks.ours(data, specs)]
+    except ValueError as exc:
+        raise UserError(f"Result file {path}: {exc}.", "Pass a file written by 'cmteb-eval run' or by mteb.") from None
+    found = [f for f in found if f.splits]
+    if not found:
         raise UserError(f"Result file {path} holds no scores.", "Rerun the task to write it again.")
-    task_type = harness.get("task_type")
-    if task_type is None and registry is not None and task in registry.tasks:
-        task_type = registry.tasks[task].type
+    return [_task_score(f, data, harness, path, registry, is_foreign) for f in found]
+
+
+def task_score_from_result(data: dict[str, Any], path: Path, registry=None) -> TaskScore:
+    return task_scores_from_result(data, path, registry)[0]
+
+
+def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) -> TaskScore:
+    task = found.task
+    splits = {split: 100.0 * value for split, value in found.splits.items()}
+    task_type = harness.get("task_type") or found.task_type
     split = main_split(task, list(splits), registry)
     items_path, items_sha256, problem, items_note = None, None, None, ""
+    stem = str(data.get("task_name"))
     if "items" in harness:  # the result records its per-item file's hash (results/items.py)
         problem = items_problem(path, data)
         if harness["items"] is not None and not problem:
             items_path = path.parent / harness["items"]["file"]
             items_sha256 = harness["items"]["sha256"]
-    elif harness.get("name") == "cmteb-eval" and (path.parent / "items" / f"{task}.json").exists():
+    elif harness.get("name") == "cmteb-eval" and (path.parent / "items" / f"{stem}.json").exists():
         items_note = "its per-item file cannot be checked against it (written by an older cmteb-eval); rerun the task"
     return TaskScore(
-        task=task, task_type=task_type, split=split, score=splits[split], metric=harness.get("main_metric"),
-        splits=splits, origin="run", source=str(path), protocol=harness.get("protocol"),
-        dataset_revision=data.get("dataset_revision"), subset=subset,
+        task=task, task_type=task_type, split=split, score=splits[split], metric=found.metric,
+        splits=splits, origin="run", source=str(path), protocol=found.protocol,
+        dataset_revision=data.get("dataset_revision"), subset=found.subset,
         versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
                   "harness": harness.get("name") or ("mteb " + str(data.get("mteb_version")))},
         evaluation_time=data.get("evaluation_time") if isinstance(data.get("evaluation_time"), (int, float)) else None,
         timing=harness.get("timing") if isinstance(harness.get("timing"), dict) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
-        foreign=integrity.provenance(data)[0] == "foreign", metrics=metrics[split],
+        foreign=is_foreign, metrics={k: 100.0 * v for k, v in found.metrics.get(split, {}).items()},
     )
 
 
-def _is_result_file(path: Path) -> bool:
-    return path.suffix == ".json" and not path.name.startswith(".")
-
-
-def _model_name(folder: Path, results: list[dict[str, Any]]) -> str:
+def _model_name(name: str, results: list[dict[str, Any]]) -> str:
     for data in results:
-        name = (data.get("harness") or {}).get("model_name") if isinstance(data.get("harness"), dict) else None
-        if name:
-            return str(name)
-    return folder.name.replace("__", "/")
+        found = (data.get("harness") or {}).get("model_name") if isinstance(data.get("harness"), dict) else None
+        if found:
+            return str(found)
+    return name
 
 
-def load_model_folder(folder: Path, files: list[Path] | None = None, registry=None) -> ModelScores:
-    files = files if files is not None else sorted(p for p in folder.glob("*.json") if _is_result_file(p))
-    raw = [(path, read_result(path)) for path in files]
-    model = ModelScores(_model_name(folder, [d for _, d in raw]), "run", str(folder))
-    for path, data in raw:
-        entry = task_score_from_result(data, path, registry)
-        model.tasks[entry.task] = entry
-        info = (data.get("harness") or {}).get("model") or {}
+def load_model_folder(folder: Path, files: list[Path] | None = None, registry=None, name: str | None = None,
+                      notes: list[str] | None = None) -> ModelScores:
+    files = files if files is not None else result_files(folder)
+    raw, failed = [], []
+    for path in files:
+        try:
+            raw.append((path, *read_result_noted(path)))
+        except UserError as exc:
+            failed.append((path, exc))
+    # a file that is not even JSON (an empty file) in a folder of foreign files only is left out with a
+    # note (the public MiniLM folder has one); in a folder with our results it is an error
+    skipped = [p.name for p, _ in failed if read_result_file(p).damage == "unreadable"]
+    if failed and (len(skipped) < len(failed) or not raw
+                   or any(integrity.provenance(d)[0] == "ours" for _, d, _ in raw)):
+        raise failed[0][1]
+    model = ModelScores(_model_name(name or folder.name.replace("__", "/"), [d for _, d, _ in raw]), "run",
+                        str(folder), notes=list(notes or []))
+    nan_metrics: list[str] = []
+    for path, data, dropped in raw:
+        for entry in task_scores_from_result(data, path, registry):
+            kept = model.tasks.get(entry.task)
+            if kept is not None and (entry.foreign or not kept.foreign):  # two files of one task: the first
+                model.notes.append(f"{entry.task}: {Path(kept.source).name} used, {path.name} holds it too")
+                continue
+            model.tasks[entry.task] = entry
+        for note in dropped:  # a NaN main score changes what is shown: named; other NaN metrics: counted
+            if "main_score" in note:
+                model.notes.append(f"{path.name}: {note}")
+            else:
+                nan_metrics.append(path.name)
+        info = (data.get("harness") or {}).get("model") or {} if isinstance(data.get("harness"), dict) else {}
         model.dimension = model.dimension or info.get("embedding_dimension")
         model.max_length = model.max_length or info.get("max_length")
-    foreign = [t.task for t in model.tasks.values() if t.foreign]
+    if nan_metrics:
+        names = list(dict.fromkeys(nan_metrics))
+        model.notes.append(f"{len(names)} foreign file(s) hold NaN in metrics other than the main score, dropped: "
+                           f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''}")
+    if skipped:
+        model.notes.append(f"{len(skipped)} file(s) that are not JSON were left out: {', '.join(skipped[:5])}")
+    foreign = list(dict.fromkeys(Path(t.source).stem for t in model.tasks.values() if t.foreign))
     if foreign:
         model.notes.append(f"{len(foreign)} result file(s) without a cmteb-eval checksum ({', '.join(foreign[:5])}"
                            f"{', ...' if len(foreign) > 5 else ''}) were read as foreign (mteb) files: "
@@ -157,30 +189,22 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
     return model
 
 
-def load_path(path: str | Path, registry=None) -> list[ModelScores]:
-    """Every model found at PATH: an output folder, one model's folder, or a single result file.
-    ``registry`` (the task cards) gives each task its type and table split; without one, the type is
-    what the result file records and the split the rule for unknown tasks (``main_split``)."""
-    path = Path(path)
-    if path.is_file():
-        return [load_model_folder(path.parent, [path], registry)]
-    if not path.is_dir():
-        raise UserError(f"Results path {path} does not exist.",
-                        "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")
-    files = sorted(p for p in path.glob("*.json") if _is_result_file(p))
-    if files:
-        return [load_model_folder(path, files, registry)]
-    models = [load_model_folder(sub, None, registry) for sub in sorted(path.iterdir())
-              if sub.is_dir() and sub.name != "items" and any(_is_result_file(p) for p in sub.glob("*.json"))]
+def load_path(path: str | Path, registry=None, revision: str | None = None) -> list[ModelScores]:
+    """Every model found at PATH: an output folder, one model's folder (flat, or of revision folders),
+    a single result file, mteb's cache or the results repository (``results/discover.py``).
+    ``registry`` (the task cards) maps mteb's task names to our cards and gives each task its type
+    and table split; without one, the type is what the result file records and the split the rule
+    for unknown tasks (``main_split``). ``revision``: the revision folder to read."""
+    models = [load_model_folder(m.folder, m.files, registry, m.name, m.notes) for m in find_models(path, revision)]
     if not models:
         raise UserError(f"No result files found in {path}.",
                         "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")
     return models
 
 
-def load_one_model(path: str | Path, role: str, registry=None) -> ModelScores:
+def load_one_model(path: str | Path, role: str, registry=None, revision: str | None = None) -> ModelScores:
     """Exactly one model at PATH (the gate and comparisons need one baseline, one candidate)."""
-    models = load_path(path, registry)
+    models = load_path(path, registry, revision)
     if len(models) != 1:
         names = ", ".join(m.name for m in models)
         raise UserError(f"The {role} path {path} holds results of {len(models)} models ({names}).",
@@ -199,19 +223,40 @@ def task_types(models: list[ModelScores], registry=None) -> dict[str, str]:
 
 
 def incomparable(a: TaskScore, b: TaskScore) -> list[str]:
-    """Why two scores of one task cannot be compared (none: they can). The rule, for ``compare`` and
-    ``check`` alike: the same dataset revision, where both record one; the same protocol, when both
-    are runs (a published score records the mteb version that made it, not a protocol of ours, and
-    a run of ours never equals a foreign file that records none); the same main metric, where both
-    record one."""
+    """Why two scores of one task cannot be compared (none: they can). The one rule, for ``compare``,
+    ``check`` and ``table``'s marks alike: the same dataset revision, main metric, subset and protocol
+    wherever both sides record one, whoever wrote the files (an mteb file records no protocol except
+    the one its mteb version implies for reranking, ``results/mteb_tasks.py``; a published score records
+    the mteb version that made it, not a protocol of ours, so protocols are compared between files only)."""
     problems = []
     for what, left, right, applies in (
-            ("dataset revision", a.dataset_revision, b.dataset_revision, bool(a.dataset_revision and b.dataset_revision)),
+            ("dataset revision", a.dataset_revision, b.dataset_revision, True),
             ("protocol", a.protocol, b.protocol, a.origin == b.origin == "run"),
-            ("main metric", a.metric, b.metric, bool(a.metric and b.metric))):
-        if applies and left != right:
+            ("main metric", a.metric, b.metric, True),
+            ("subset", a.subset, b.subset, True)):
+        if applies and left and right and left != right:
             problems.append(f"different {what} (baseline {left!r}, candidate {right!r})")
     return problems
+
+
+def comparability_notes(models: list[ModelScores]) -> dict[tuple[str, str], str]:
+    """``(model label, task) -> why`` for every score that cannot be compared with the first score of
+    the same task in ``models`` (``incomparable``): the cells ``table`` marks."""
+    marks: dict[tuple[str, str], str] = {}
+    first: dict[str, TaskScore] = {}
+    for model in models:
+        for task, entry in model.tasks.items():
+            if task not in first:
+                first[task] = entry
+                continue
+            problems = incomparable(first[task], entry)
+            if entry.split and first[task].split and entry.split != first[task].split \
+                    and "published" not in (entry.split, first[task].split):
+                problems.append(f"different split ({first[task].split!r}, {entry.split!r})")
+            if problems:
+                marks[(model.label, task)] = "; ".join(problems).replace("baseline", "first column") \
+                    .replace("candidate", "this one")
+    return marks
 
 
 def check_tolerance(value, what: str = "--tolerance") -> float:

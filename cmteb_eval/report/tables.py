@@ -49,6 +49,7 @@ class Leaderboard:
     info_columns: list[str] = field(default_factory=list)
     sources: pd.Series | None = None  # per row: "run", "published", "model card"
     note: str = ""
+    marks: dict = field(default_factory=dict)  # (row, column) -> why it cannot be compared (scores.comparability_notes)
 
     def sorted_by(self, column: str | None, ascending: bool = False) -> "Leaderboard":
         if not column:
@@ -63,7 +64,8 @@ class Leaderboard:
             frame = self.frame.sort_values(names[column.lower()], ascending=ascending, na_position="last",
                                            kind="stable")
         sources = None if self.sources is None else self.sources.loc[frame.index]
-        return Leaderboard(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note)
+        return Leaderboard(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note,
+                           self.marks)
 
 
 # ------------------------------------------------------------------ building
@@ -215,6 +217,9 @@ def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[st
 # ------------------------------------------------------------------ rendering
 
 
+MARK = "†"  # beside a score made under another protocol, main metric, dataset revision, subset or split
+
+
 def _best(table: Leaderboard) -> dict[str, float]:
     """The best (highest) value per score column, over rows that have one."""
     return {c: table.frame[c].max() for c in table.score_columns if table.frame[c].notna().any()}
@@ -231,6 +236,9 @@ def _cells(table: Leaderboard, bold: tuple[str, str]) -> pd.DataFrame:
         else:
             shown[column] = values.map(lambda v, c=column: MISSING if pd.isna(v) else (
                 f"{bold[0]}{v:.2f}{bold[1]}" if c in best and math.isclose(v, best[c], abs_tol=1e-9) else f"{v:.2f}"))
+            for row in table.frame.index:  # a score not comparable with the column's first: marked
+                if (row, column) in table.marks and shown.at[row, column] != MISSING:
+                    shown.at[row, column] += MARK
     if table.sources is not None and set(table.sources) != {"run"}:
         shown["Source"] = table.sources.loc[shown.index]
     return shown

@@ -63,7 +63,8 @@ def verify(payload: dict[str, Any]) -> str | None:
 
 
 HARNESS_NAME = "cmteb-eval"
-RESULT_FORMAT = 2  # the harness block's layout; 2: harness.items binds the per-item file to the result
+RESULT_FORMAT = 3  # the harness block's layout; 2: harness.items binds the per-item file to the result;
+# 3: main_score holds mteb 2's metric (harness.main_score_metric), ours is harness.main_metric (issue 13)
 
 
 def provenance(payload: dict[str, Any]) -> tuple[str, str | None]:

@@ -6,7 +6,8 @@ acts on: ``run``'s resume decision (``run/resume.py``), the folder-ownership che
 
 - ``missing``: no file;
 - ``ours``: a cmteb-eval result whose checksum matches its content;
-- ``foreign``: a result file without a cmteb-eval harness block (an mteb file): read, never
+- ``foreign``: a result file without a cmteb-eval harness block (an mteb file, also in mteb 1.x's
+  legacy format, converted, and with NaN metrics dropped: ``foreign.py``, ``notes``): read, never
   counted as ours;
 - ``damaged``: not strict JSON, not a result file, or a cmteb-eval file whose checksum is
   missing or does not match (``problem`` says which).
@@ -16,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from ..files import read_bytes
-from . import integrity
+from . import foreign, integrity
 
 
 @dataclass
@@ -32,6 +33,8 @@ class ResultFile:
     payload: dict[str, Any] | None = None
     problem: str = ""  # why it is damaged
     damage: str = ""  # "unreadable" (not strict JSON), "shape" (not a result file) or "integrity" (checksum)
+    notes: list[str] = field(default_factory=list)  # what was dropped from a foreign file (NaN metrics)
+
 
 
 def _reject_constant(name: str):
@@ -44,7 +47,16 @@ def read_result_file(path: str | Path) -> ResultFile:
     if not os.path.lexists(path):
         return ResultFile(path, "missing")
     try:
-        payload = json.loads(read_bytes(path).decode("utf-8"), parse_constant=_reject_constant)
+        raw = read_bytes(path).decode("utf-8")
+        try:
+            payload = json.loads(raw, parse_constant=_reject_constant)
+        except ValueError as strict:
+            try:  # NaN: allowed in a foreign file only (dropped below); ours never hold one
+                payload = json.loads(raw)
+            except ValueError:
+                raise strict from None
+            if not isinstance(payload, dict) or isinstance(payload.get("harness"), dict):
+                raise strict from None
     except (OSError, ValueError, RecursionError) as exc:
         return ResultFile(path, "damaged", problem=f"it cannot be read as strict JSON ({type(exc).__name__}: "
                                                    f"{str(exc)[:120]})", damage="unreadable")
@@ -53,14 +65,22 @@ def read_result_file(path: str | Path) -> ResultFile:
     kind, problem = integrity.provenance(payload)
     if problem:
         return ResultFile(path, "damaged", payload, problem, damage="integrity")
-    if not {"task_name", "scores"} <= set(payload):
+    if kind == "foreign" and foreign.is_legacy(payload):
+        payload = foreign.convert_legacy(payload)
+    if not {"task_name", "scores"} <= set(payload) or (kind == "foreign" and not isinstance(payload["scores"], dict)):
         return ResultFile(path, "damaged", payload, "it is not a result file (no task_name and scores)", damage="shape")
-    return ResultFile(path, kind, payload)
+    notes = foreign.drop_nan(payload) if kind == "foreign" else []
+    return ResultFile(path, kind, payload, notes=notes)
 
 
 def read_result(path: str | Path) -> dict[str, Any]:
     """A result file's payload for the report commands: ours (checksum verified) or foreign (an mteb
     file, which callers label as such, ``integrity.provenance``); a missing or damaged file is a UserError."""
+    return read_result_noted(path)[0]
+
+
+def read_result_noted(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """``read_result``'s payload and the notes on what was dropped from a foreign file (NaN metrics)."""
     found = read_result_file(path)
     if found.state == "missing" or found.damage == "unreadable":
         raise UserError(f"Result file {path} cannot be read: {found.problem or 'it does not exist'}.",
@@ -71,4 +91,4 @@ def read_result(path: str | Path) -> dict[str, Any]:
     if found.damage == "integrity":
         raise UserError(f"Result file {path} is damaged: {found.problem}.",
                         "Delete it and rerun the task (a rerun recomputes it).")
-    return found.payload
+    return found.payload, found.notes

@@ -1,10 +1,14 @@
 """The one writer of result files: one strict-JSON file per model and task, written atomically.
 
-``OUTPUT_DIR/<model-name>/<Task>.json`` follows mteb's result format (so mteb's
-loader reads it) plus a ``harness`` block saying how the number was made.
-Per-item values for significance tests go to ``OUTPUT_DIR/<model-name>/items/<Task>.json``
-(``items.py``); a result and its items file are one unit: the result's sealed ``harness.items``
-holds the items file's SHA-256. Reading is ``read.py``'s.
+``OUTPUT_DIR/<model-name>/<revision>/<Task>.json`` (``naming.py``) is an mteb 2 TaskResult (so
+``mteb.cache.ResultCache`` loads the folder, with the ``model_meta.json`` of ``mteb_meta.py``) plus
+a ``harness`` block saying how the numbers were made. ``main_score`` holds the value of the metric
+mteb 2 reads it as (Ocnli: ``max_accuracy``) when we computed that metric, else our main metric's;
+``harness.main_metric`` names ours, ``harness.main_score_metric`` the one in ``main_score``.
+``mteb_version`` is null: mteb did not make these numbers (``harness.protocol`` says what did).
+Per-item values for significance tests go to ``<revision>/items/<Task>.json`` (``items.py``); a
+result and its items file are one unit: the result's sealed ``harness.items`` holds the items
+file's SHA-256. Files are created with the user's umask. Reading is ``read.py``'s.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from typing import Any
 from ..errors import UserError
 from ..evaluators.base import SplitResult
 from ..files import file_sha256
+from ..tasks.aliases import mteb_main_metric
 from ..tasks.card import TaskSpec
 from . import integrity
 from .integrity import RESULT_FORMAT
 from .items import items_reference
-from .naming import result_path
+from .mteb_meta import write_model_meta
+from .naming import file_task_name, model_folder
 from .owner import model_identity
 
 PACKAGES = ("cmteb-eval", "torch", "transformers", "numpy", "scipy", "scikit-learn", "mteb")
@@ -57,6 +63,7 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: the file gets the mode open() would give
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
             handle.flush()
@@ -75,6 +82,13 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    old = os.umask(0o022)  # the only way to read it; set back at once
+    os.umask(old)
+    return old
 
 
 @lru_cache(maxsize=1)
@@ -100,25 +114,31 @@ def project_commit() -> str | None:
 
 def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: dict[str, Any],
                    evaluation_time: float) -> dict[str, Any]:
+    mteb_main = mteb_main_metric(spec)
+    in_main = mteb_main if all(mteb_main in r.scores for r in splits.values()) else spec.main_metric
     scores = {}
     for split, result in splits.items():
         entry = {"hf_subset": result.hf_subset, "languages": list(spec.languages),
-                 "main_score": result.scores[spec.main_metric]}
+                 "main_score": result.scores[in_main]}
         entry.update(result.scores)
         scores[split] = [entry]
     first = next(iter(splits.values()))
     return {
         "dataset_revision": spec.dataset.revision,
-        "task_name": spec.name,
-        "mteb_version": package_versions().get("mteb") or "0.0.0",
+        "task_name": file_task_name(spec),
+        "mteb_version": None,  # mteb did not make these numbers: harness.protocol did
         "scores": scores,
         "evaluation_time": evaluation_time,
         "kg_co2_emissions": None,
         "harness": {
             "name": "cmteb-eval",
             "result_format": RESULT_FORMAT,
+            "task": spec.name,
             "task_type": spec.type,
             "main_metric": spec.main_metric,
+            "main_score_metric": in_main,
+            "mteb_main_metric": mteb_main,
+            "mteb_format": package_versions().get("mteb"),  # the mteb whose TaskResult shape this follows
             "protocol": first.protocol,
             "data_sources": {split: result.source for split, result in splits.items()},
             "dataset": {"hub_id": spec.dataset.hub_id, "revision": spec.dataset.revision,
@@ -139,12 +159,13 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     task's encode time, scoring time and cache hits apart (``models/progress.Meter``)."""
     items = {split: r.items for split, r in splits.items() if r.items}
     fingerprint = (config or {}).get("fingerprint")
-    items_path = result_path(output_dir, model_name, spec.name, "items")
+    folder, name = model_folder(output_dir, model_name, model_info), file_task_name(spec)
+    items_path = folder / items_reference(name)
     reference = None
     if items:
-        write_json_atomic(items_path, {"task_name": spec.name, "config_fingerprint": fingerprint, "splits": items})
-        reference = {"file": items_reference(spec.name), "sha256": file_sha256(items_path, remember=False)}
-    path = result_path(output_dir, model_name, spec.name)
+        write_json_atomic(items_path, {"task_name": name, "config_fingerprint": fingerprint, "splits": items})
+        reference = {"file": items_reference(name), "sha256": file_sha256(items_path, remember=False)}
+    path = folder / f"{name}.json"
     payload = result_payload(spec, splits, model_info, evaluation_time)
     payload["harness"]["model_name"] = model_name  # the name tables and comparisons show
     payload["harness"]["items"] = reference  # the items file's hash, sealed with the result
@@ -154,6 +175,7 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     if timing is not None:
         payload["harness"]["timing"] = timing
     write_json_atomic(path, integrity.seal(payload))
+    write_model_meta(folder, model_name, model_info, spec, write_json_atomic)
     if reference is None and items_path.is_file():  # the items of the result just replaced
         try:
             items_path.unlink()

@@ -11,9 +11,10 @@ records both. A task is skipped only when its result file (read by the one reade
 - holds the same configuration fingerprint,
 - and its per-item file is there with the SHA-256 the result's sealed content records.
 
-A file with another configuration is recomputed and overwritten; a damaged, unreadable
-or foreign file, or one whose per-item file is missing or changed, is set aside with its
-per-item file (renamed ``<Task>.json.bad-<time>``) and recomputed. Device
+A file with another configuration is recomputed and overwritten; a damaged or unreadable
+file, or one whose per-item file is missing or changed, is set aside with its
+per-item file (renamed ``<Task>.json.bad-<time>``) and recomputed. A foreign result (an mteb
+file where ours must go) is never moved: the run stops with an error naming it. Device
 and batch size are not part of the configuration: they do not change what is measured.
 """
 
@@ -29,6 +30,8 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from ..results.items import items_problem
+from ..results.naming import file_task_name
+from ..results.mteb_tasks import main_value
 from ..results.read import read_result_file
 from ..tasks.card import TaskSpec
 
@@ -56,7 +59,7 @@ def config_difference(old: Any, new: Any, prefix: str = "") -> list[str]:
 @dataclass
 class Existing:
     """What is on disk for one task: state is missing, complete, stale (other configuration),
-    damaged (unreadable, corrupt or foreign)."""
+    damaged (unreadable or corrupt) or foreign (another program's result file)."""
 
     state: str
     reason: str = ""
@@ -64,7 +67,8 @@ class Existing:
 
     def main_scores(self) -> dict[str, float]:
         scores = (self.payload or {}).get("scores", {})
-        return {split: entries[0]["main_score"] for split, entries in scores.items()}
+        harness = (self.payload or {}).get("harness")
+        return {split: main_value(entries[0], harness) for split, entries in scores.items()}
 
 
 def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existing:
@@ -73,13 +77,15 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
     if found.state == "missing":
         return Existing("missing")
     if found.state == "foreign":
-        return Existing("damaged", "it was not written by cmteb-eval (no cmteb-eval harness block)")
+        return Existing("foreign", "it was not written by cmteb-eval (no cmteb-eval harness block)")
     if found.state == "damaged":
         return Existing("damaged", found.problem)
     payload = found.payload
     harness = payload["harness"]
-    if payload.get("task_name") != spec.name:
-        return Existing("damaged", f"it is the result of task {payload.get('task_name')!r}, not {spec.name!r}")
+    task = harness.get("task", spec.name) if payload.get("task_name") in (spec.name, file_task_name(spec)) \
+        else payload.get("task_name")
+    if task != spec.name:
+        return Existing("damaged", f"it is the result of task {task!r}, not {spec.name!r}")
     stored = harness.get("config")
     if not isinstance(stored, dict) or stored.get("fingerprint") != config["fingerprint"]:
         changes = config_difference(stored if isinstance(stored, dict) else {}, config)
@@ -88,7 +94,7 @@ def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existi
     scores = payload.get("scores")
     for split in spec.eval_splits:
         entries = scores.get(split) if isinstance(scores, dict) else None
-        main = entries[0].get("main_score") if isinstance(entries, list) and entries and \
+        main = main_value(entries[0], harness) if isinstance(entries, list) and entries and \
             isinstance(entries[0], dict) else None
         if isinstance(main, bool) or not isinstance(main, (int, float)) or not math.isfinite(main):
             return Existing("damaged", f"it has no finite main score for split {split!r}")
@@ -150,6 +156,10 @@ def previous_result(path: Path, spec: TaskSpec, config: dict[str, Any], overwrit
     found = inspect_result(path, spec, config)
     if found.state == "complete":
         return found
+    if found.state == "foreign":
+        raise UserError(f"{path} is a result file cmteb-eval did not write (no cmteb-eval harness block: an mteb "
+                        f"file, say), where this run must write its result of {spec.name}; it is left as it is.",
+                        "Pass another --output-dir (or --model-name), or move that file away yourself.")
     if found.state == "stale":
         log(f"    recomputing: {path.name} was made with another configuration ({found.reason})")
     elif found.state == "damaged":

@@ -21,7 +21,7 @@ from ..evaluators.base import RunOptions, SplitResult, evaluator_for
 from ..models.pair import ModelPair
 from ..models.progress import METER, duration
 from ..models.precision import Fp32Fallback, can_retry
-from ..results.naming import result_path
+from ..results.naming import model_folder, result_file
 from ..results.owner import check_owner, model_identity
 from ..results.write import ResultWriteError, write_result
 from ..tasks.card import TaskSpec
@@ -81,10 +81,10 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
     summary = RunSummary(model_name)
     fallback = Fp32Fallback(models.embedder) if retry_fp32 and can_retry(models.embedder) else None
     if specs:  # a folder holds one model's results: refuse before anything is computed
-        folder = result_path(output_dir, model_name, specs[0].name).parent
+        folder = model_folder(output_dir, model_name, models.describe(None))
         check_owner(folder, model_identity(models.describe(None)), model_name)
     if specs and write:
-        resume.remove_stale_temp_files(result_path(output_dir, model_name, specs[0].name).parent)
+        resume.remove_stale_temp_files(model_folder(output_dir, model_name, models.describe(None)))
     for number, spec in enumerate(specs, 1):
         log(f"[{number}/{len(specs)}] {spec.name} ({spec.type}) ...")
         outcome = TaskOutcome(spec)
@@ -93,7 +93,7 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
         try:
             info = model_info(models, options, spec)
             config = run_config(spec, info, data_dirs)
-            outcome.path = result_path(output_dir, model_name, spec.name)
+            outcome.path = result_file(output_dir, model_name, spec, info)
             if write:
                 previous = resume.previous_result(outcome.path, spec, config, overwrite, log)
             else:

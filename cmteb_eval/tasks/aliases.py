@@ -6,9 +6,9 @@ the readers of mteb result files and the English cards all go through it.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
-from .card import TaskSpec
+TaskSpec = Any  # a tasks.card.TaskSpec; not imported, so the readers of result files stay few layers deep
 
 
 def mteb_name(spec: TaskSpec) -> str:
@@ -33,3 +33,18 @@ def card_for_mteb_task(specs: Iterable[TaskSpec], name: str, hf_subset: str | No
     if hf_subset is not None:
         found = [spec for spec in found if mteb_subset(spec) == hf_subset]
     return found[0] if len(found) == 1 else None
+
+
+# mteb 2's main metric where it is not the card's (checked against the installed mteb by tests/test_mteb_layout.py):
+# mteb 2 scores these pair-classification tasks by max_accuracy, every other one by max_ap; its reranking
+# tasks by map_at_1000 (a trec_eval run over the candidates, our protocol v2).
+_MTEB_MAIN = {"Ocnli": "max_accuracy", "Cmnli": "max_accuracy",
+              "MindSmallReranking": "max_over_subqueries_map_at_1000"}
+_MTEB_MAIN_BY_TYPE = {"PairClassification": "max_ap", "Reranking": "map_at_1000"}
+
+
+def mteb_main_metric(spec: TaskSpec) -> str:
+    """The metric mteb 2 reads a result file's ``main_score`` as, for this card's task
+    (``[reference] mteb_main_score`` when the card names it)."""
+    return str(spec.reference.get("mteb_main_score") or _MTEB_MAIN.get(mteb_name(spec))
+               or _MTEB_MAIN_BY_TYPE.get(spec.type) or spec.main_metric)

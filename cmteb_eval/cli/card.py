@@ -1,0 +1,38 @@
+"""``cmteb-eval card RESULTS``: the Hugging Face model-index metadata and Markdown tables of one
+model's results (``report/model_card.py``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..report.outputs import emit
+
+
+def add_parser(commands) -> None:
+    card = commands.add_parser("card", help="Hugging Face model-card metadata (model-index) and tables from results")
+    card.add_argument("results", help="one model's results: its folder (any revision layout) or a result file")
+    card.add_argument("--model-name", help="the model-index name (default: the results' model name)")
+    card.add_argument("--revision", help="the revision folder to read where the model has several")
+    card.add_argument("--output", help="write the card to this file (an existing card keeps its text and gets "
+                                       "the new metadata); default: print it")
+
+
+def command_card(args: argparse.Namespace) -> int:
+    from ..report import tables as T
+    from ..report.model_card import card_text, write_card
+    from ..report.scores import load_one_model, task_types
+    from ..tasks.registry import Registry
+    from ..tasks.types import TASK_TYPES
+
+    registry = Registry.load()
+    model = load_one_model(args.results, "results", registry, args.revision)
+    types = task_types([model], registry)
+    tables = [T.type_table([model], kind, [t for t in model.tasks if types.get(t) == kind])
+              for kind in TASK_TYPES if any(types.get(t) == kind for t in model.tasks)]
+    text = card_text(model, T.render(tables, "markdown") if tables else "", registry, args.model_name)
+    if args.output:
+        write_card(args.output, text)
+        emit(f"Wrote {args.output}")
+    else:
+        emit(text, end="")
+    return 0
