@@ -6,8 +6,9 @@ the readers of mteb result files and the English cards all go through it.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
+from ..errors import UnknownNameError, UserError
 from .card import TaskSpec
 
 
@@ -33,3 +34,41 @@ def card_for_mteb_task(specs: Iterable[TaskSpec], name: str, hf_subset: str | No
     if hf_subset is not None:
         found = [spec for spec in found if mteb_subset(spec) == hf_subset]
     return found[0] if len(found) == 1 else None
+
+
+def select_by_any_name(registry: Any, names: Iterable[Any]) -> list[TaskSpec]:
+    """The cards named by ``names``, in order, without repeats: each a card name, an mteb task name
+    (``CMedQAv1-reranking``; every card of that name), a benchmark name of ours or of mteb
+    (``MTEB(cmn, v1)``). An mteb task object is refused with the name to pass."""
+    selected: dict[str, TaskSpec] = {}
+    for name in names:
+        if not isinstance(name, str):
+            raise _object_error(registry, name)
+        if name in registry.tasks or name.lower() in {n.lower() for n in registry.tasks}:
+            found = [registry.task(name)]
+        else:
+            found = cards_for_mteb_name(registry.tasks.values(), name)
+        if not found:
+            try:
+                found = [registry.task(t) for t in registry.benchmark(name).tasks]
+            except UnknownNameError:
+                registry.task(name)  # raises, with the closest task names
+        for spec in found:
+            selected.setdefault(spec.name, spec)
+    return list(selected.values())
+
+
+def _object_error(registry: Any, obj: Any) -> UserError:
+    metadata = getattr(obj, "metadata", None)
+    name = getattr(metadata, "name", None)
+    if isinstance(name, str):
+        cards = cards_for_mteb_name(registry.tasks.values(), name)
+        subsets = getattr(obj, "hf_subsets", None)
+        if subsets is not None:
+            cards = [c for c in cards if mteb_subset(c) in subsets] or cards
+        use = ", ".join(repr(c.name) for c in cards)
+        return UserError(f"An mteb task object ({type(obj).__name__}, {name!r}) was given; tasks are named by their "
+                         f"names here.", f"Pass tasks=[{use}]." if use else
+                         f"No card of ours is mteb's {name!r}; list ours with 'cmteb-eval tasks'.")
+    return UserError(f"A task name must be a string, got {type(obj).__name__}.",
+                     "Pass task or benchmark names, such as 'STSB', 'CMedQAv1-reranking' or 'MTEB(cmn, v1)'.")

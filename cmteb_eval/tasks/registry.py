@@ -29,6 +29,7 @@ class Benchmark:
     name: str
     description: str
     tasks: tuple[str, ...]
+    mteb_names: tuple[str, ...] = ()  # mteb's name and aliases of the same task list (``mteb.get_benchmark``)
 
 
 class Registry:
@@ -88,6 +89,9 @@ class Registry:
         key = name.lower()
         if key in self.benchmarks:
             return self.benchmarks[key]
+        for bench in self.benchmarks.values():  # mteb's names: "MTEB(cmn, v1)", "MTEB(Chinese)", ...
+            if key in (n.lower() for n in bench.mteb_names):
+                return bench
         hint = close_matches(name, list(self.benchmarks))
         raise UnknownNameError(f"Unknown benchmark {name!r}.",
                                (hint + " " if hint else "") + f"Known: {', '.join(sorted(self.benchmarks))}.")
@@ -129,5 +133,10 @@ def _load_benchmarks(path: Path, tasks: dict[str, TaskSpec]) -> dict[str, Benchm
         if unknown:
             raise TaskCardError(f"Benchmark file {path}: '{name}' names unknown tasks {unknown}.",
                                 "Add their cards or fix the names.")
-        benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members))
+        mteb_names = entry.get("mteb_names", [])
+        if not isinstance(mteb_names, list) or not all(isinstance(n, str) for n in mteb_names):
+            raise TaskCardError(f"Benchmark file {path}: field '{name}.mteb_names' must be a list of names.",
+                                "List mteb's names of the benchmark.")
+        benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members),
+                                             tuple(mteb_names))
     return benchmarks
