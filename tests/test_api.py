@@ -177,3 +177,34 @@ def test_packaged_minilm_in_memory_gives_the_published_stsb(shared):
         model[0].auto_model.embeddings.word_embeddings.weight[1000:1200] *= 0.5
     changed = cmteb_eval.evaluate(model, tasks=["STSB"], data_dirs=data).main_scores()["STSB"]["test"]
     assert abs(changed - score) > 1e-4
+
+
+def test_cli_model_takes_a_cross_encoder_folder_and_help_lists_the_kinds(tmp_path, capsys):
+    """`--model` with a sentence-transformers CrossEncoder folder runs it as the reranker (here on a task that
+    needs an embedder, so the task says so); `run --help` names the kinds --model takes."""
+    from cmteb_eval.cli import main
+
+    ce_folder = tmp_path / "ce-st"
+    st.CrossEncoder(str(write_tiny_bert(tmp_path / "ce", classifier=True)), device="cpu").save(str(ce_folder))
+    assert main(["run", "--model", str(ce_folder), "--tasks", "DemoSTSEn", "--output-dir", str(tmp_path / "o"),
+                 "--no-cache"]) == 1
+    captured = capsys.readouterr()
+    assert "is a cross-encoder: evaluated as the reranker" in captured.out
+    assert "needs an embedder" in captured.err
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for kind in ("sentence-transformers folder", "ONNX folder", "cross-encoder folder", "cmteb_eval.evaluate"):
+        assert kind in shown
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch):
+    """The README's Python API example, as written (its save folder under a temp dir)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("import cmteb_eval\nfrom cmteb_eval.cli import packaged_minilm")
+    code = readme[start:readme.index("```", start)]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert set(namespace["results"].main_scores()) == {"DemoSTSEn", "DemoSTSZh"}
+    assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "DemoSTSEn.json").is_file()
