@@ -121,8 +121,8 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     second = reranker_path or getattr(scorer, "model_id", None)
     name = model_name or (second if first is None else first if scorer is None
                           else f"{safe_name(first)}__rerank__{safe_name(second)}")
-    stable = all(getattr(m, "fingerprint", None) is not None or path is not None
-                 for m, path in ((embedder, model_path), (scorer, reranker_path)) if m is not None)
+    # our adapters of objects in memory say whether they have an identity; models loaded from files have one
+    stable = all(getattr(m, "stable", True) for m in (embedder, scorer) if m is not None)
     return ModelPair(embedder, scorer), str(name), stable
 
 

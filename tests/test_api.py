@@ -208,3 +208,17 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert set(namespace["results"].main_scores()) == {"DemoSTSEn", "DemoSTSZh"}
     assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "DemoSTSEn.json").is_file()
+
+
+@pytest.mark.slow
+def test_an_mteb_encoder_is_called_as_mteb_calls_it(tiny_st, shared):
+    """mteb's own SentenceTransformer wrapper, given to evaluate(): the same STSB scores as the
+    SentenceTransformer itself (tiny model; about a minute, half of it importing mteb)."""
+    pytest.importorskip("mteb")
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+    model, _ = tiny_st
+    data = [str(shared / "data" / "cmteb")]
+    wrapped = cmteb_eval.evaluate(SentenceTransformerEncoderWrapper(model), tasks=["STSB"], data_dirs=data)
+    assert wrapped.tasks[0].info["identity"] == "SHA-256 of the weights in memory"
+    assert wrapped.main_scores() == cmteb_eval.evaluate(model, tasks=["STSB"], data_dirs=data).main_scores()

@@ -96,6 +96,7 @@ class CrossEncoderReranker:
         self.device = str(parameter.device) if parameter is not None else "cpu"
         self.dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else "float32"
         self.tokenizer, self.model = tokenizer, model
+        self.stable = fingerprint is not None  # an identity: results of it may be reused (the Python API)
         model.eval()
         return self
 

@@ -203,10 +203,7 @@ class MtebEncoderEmbedder(InMemoryEmbedder):
     """An mteb encoder: called as mteb calls it, with the task's mteb metadata and prompt type."""
 
     def __init__(self, obj: Any, name: str, identity: str | None = None) -> None:
-        meta = getattr(obj, "mteb_model_meta", None)
-        inner = getattr(obj, "model", None)
-        if identity is None and inner is not None and weights_digest(inner) is not None:
-            identity = weights_digest(inner, {"meta": getattr(meta, "name", None)})
+        meta = getattr(obj, "mteb_model_meta", None)  # its identity: the weights of obj.model when it has them
         super().__init__(obj, name, identity, {"mteb_model": getattr(meta, "name", None),
                                                "mteb_revision": getattr(meta, "revision", None)})
         self._metadata: dict[str, Any] = {}
