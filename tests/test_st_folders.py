@@ -279,3 +279,28 @@ def test_what_we_do_not_run_is_refused_by_name(bert, tmp_path, case, match):
         _edit(folder, "modules.json", lambda m: m[2].update(kwargs=["task"]))
     with pytest.raises((ModelLoadError, WrongModelKindError), match=match):
         load_embedder(folder, device="cpu")
+
+
+def test_a_real_sentence_transformers_onnx_save():
+    """tests/data/st_onnx_5.7: saved by sentence-transformers 5.7 with backend="onnx" (optimum-onnx's export,
+    onnx/model.onnx, no torch weights; its empty 2_Normalize/ folder is not kept by git, which ST accepts).
+    Its own encode's vectors are in reference.json; ST 6.2 here cannot run ONNX (no optimum for transformers 5)."""
+    pytest.importorskip("onnxruntime")
+    folder = Path(__file__).resolve().parent / "data" / "st_onnx_5.7"
+    reference_file = json.loads((folder / "reference.json").read_text())
+    model = load_embedder(folder, device="cpu", cache=None, backend="auto")
+    assert model.backend == "onnx" and model.describe()["onnx_file"] == "onnx/model.onnx"
+    assert_same(model.encode(reference_file["texts"]), np.asarray(reference_file["embeddings"], dtype=np.float32))
+
+
+def test_do_lower_case_of_an_old_save_on_a_cased_tokenizer(bert, tmp_path):
+    """sentence_bert_config.json's do_lower_case (<= 5.3) on a tokenizer that does not lowercase: a Lowercase
+    normalizer goes in front, as sentence-transformers 6 loads it (cased words would otherwise be [UNK])."""
+    folder = to_legacy(save([transformer(bert), st.models.Pooling(32, pooling_mode="mean")], tmp_path / "cased"), 64)
+    _edit(folder, "tokenizer.json", lambda t: t["normalizer"].update(lowercase=False))
+    _edit(folder, "tokenizer_config.json", lambda t: t.update(do_lower_case=False))
+    _edit(folder, "sentence_bert_config.json", lambda c: c.update(do_lower_case=True))
+    texts = ["What is PANDA?", "The Cat Sat on the Mat", "hi"]
+    assert_same(ours(folder, texts=texts), reference(folder, texts=texts))
+    _edit(folder, "sentence_bert_config.json", lambda c: c.update(do_lower_case=False))
+    assert float(np.abs(ours(folder, texts=texts) - reference(folder, texts=[t.lower() for t in texts])).max()) > 1e-3
