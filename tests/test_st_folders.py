@@ -304,3 +304,18 @@ def test_do_lower_case_of_an_old_save_on_a_cased_tokenizer(bert, tmp_path):
     assert_same(ours(folder, texts=texts), reference(folder, texts=texts))
     _edit(folder, "sentence_bert_config.json", lambda c: c.update(do_lower_case=False))
     assert float(np.abs(ours(folder, texts=texts) - reference(folder, texts=[t.lower() for t in texts])).max()) > 1e-3
+
+
+def test_a_cross_encoder_folder_keeps_its_saved_max_length(tmp_path):
+    """CrossEncoder(p, max_length=32).save(q) writes model_max_length 32 into tokenizer_config.json: the reranker
+    truncates there too (not at the position limit), so its raw scores are sentence-transformers' own."""
+    from cmteb_eval.models.cross_encoder import load_reranker
+
+    saved = tmp_path / "ce-32"
+    st.CrossEncoder(str(write_tiny_bert(tmp_path / "ce", classifier=True, initializer_range=0.15)),
+                    max_length=32, device="cpu").save(str(saved))
+    reranker = load_reranker(saved, device="cpu")
+    assert reranker.max_length == 32 and "model_max_length" in reranker.settings_source
+    pairs = [("what is panda?", LONG), ("the cat", "the cat sat on the mat")]
+    raw = st.CrossEncoder(str(saved), device="cpu").predict(pairs, activation_fn=torch.nn.Identity())
+    assert float(np.abs(reranker.score_pairs(pairs) - raw).max()) < TOL
