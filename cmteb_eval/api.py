@@ -14,8 +14,9 @@ Never a stale result: each call identifies the model anew by a SHA-256 of its we
 (or by ``identity=``, which the caller must change when the weights change). With ``output_dir``,
 results are written as ``cmteb-eval run`` writes them, and a task already done with the same
 configuration (model identity included) is kept, not recomputed; a model with no identity (no
-weights we can read, no ``identity=``) is always recomputed. Nothing is cached between calls
-otherwise; with ``cache_dir=`` a model given by folder or hub id uses the embedding cache.
+weights we can read, no ``identity=``) is always recomputed. With ``cache_dir=`` the embedding
+cache is used, keyed by that identity (a SentenceTransformer in memory, or a model given by
+folder or hub id); without an identity, never.
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
         embedder, scorer = loaded.embedder, loaded.reranker
     if model is not None and model_path is None:
         embedder = _in_memory_embedder(model, model_name, identity, load)
+        if cache_dir and hasattr(embedder, "cached"):
+            from .models.cache import EmbeddingCache
+
+            embedder.cache = EmbeddingCache(cache_dir)
     if reranker is not None and reranker_path is None:
         scorer = _in_memory_reranker(reranker, reranker_identity, load)
     first = (request.embedder_source()[1] if model_path else getattr(embedder, "name", None)

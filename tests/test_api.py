@@ -222,3 +222,20 @@ def test_an_mteb_encoder_is_called_as_mteb_calls_it(tiny_st, shared):
     wrapped = cmteb_eval.evaluate(SentenceTransformerEncoderWrapper(model), tasks=["STSB"], data_dirs=data)
     assert wrapped.tasks[0].info["identity"] == "SHA-256 of the weights in memory"
     assert wrapped.main_scores() == cmteb_eval.evaluate(model, tasks=["STSB"], data_dirs=data).main_scores()
+
+
+def test_the_embedding_cache_is_keyed_by_the_weights(tiny_st, tmp_path, monkeypatch):
+    """With cache_dir, a second call with the same weights encodes nothing; after a weight changes in place,
+    everything is encoded again (a new key), and the score is the new weights'."""
+    model = st.SentenceTransformer(str(tiny_st[1]), device="cpu")
+    cache = str(tmp_path / "cache")
+    first = cmteb_eval.evaluate(model, tasks=DEMO, cache_dir=cache)
+    encoded = []
+    original = model.encode
+    monkeypatch.setattr(model, "encode", lambda texts, **kw: encoded.append(len(texts)) or original(texts, **kw))
+    again = cmteb_eval.evaluate(model, tasks=DEMO, cache_dir=cache)
+    assert again.main_scores() == first.main_scores() and encoded == []  # every vector from the cache
+    with torch.no_grad():
+        model[0].auto_model.embeddings.word_embeddings.weight.mul_(-1.5).add_(0.1)
+    changed = cmteb_eval.evaluate(model, tasks=DEMO, cache_dir=cache)
+    assert encoded and changed.main_scores() != first.main_scores()

@@ -28,8 +28,9 @@ import numpy as np
 
 from ..errors import UserError, WrongModelKindError
 from ..tasks.aliases import mteb_name, mteb_subset
+from .cache import cached_encode
 from .protocol import PASSAGE, QUERY, TEXT
-from .vectors import refuse_non_finite
+from .vectors import distinct, refuse_non_finite
 
 
 def class_name(obj: Any) -> str:
@@ -120,6 +121,18 @@ class InMemoryEmbedder:
                                               {"settings": settings, "extra": extra})
             self.identity_source = "SHA-256 of the weights in memory" if self.fingerprint else "none"
         self.dimension = None
+        self.cache = None  # a models.cache.EmbeddingCache: used only when the model has an identity
+
+    def cached(self, texts: Sequence[str], role: str, instruction: str, encode) -> np.ndarray:
+        """``encode(texts)`` through the embedding cache, keyed by the model's identity, role and instruction
+        (each distinct text once); straight through without a cache, an identity or a known dimension."""
+        if self.cache is None or not self.stable or self.dimension is None:
+            return encode(list(texts))
+        unique, positions = distinct(texts)
+        namespace = self.cache.namespace({"in_memory": class_name(self.obj), "identity": self.fingerprint,
+                                          "dimension": self.dimension, "role": role, "instruction": instruction})
+        vectors = cached_encode(unique, namespace, None, self.dimension, encode)
+        return vectors[np.asarray(positions, dtype=np.int64)] if positions else vectors
 
     @property
     def stable(self) -> bool:
@@ -173,9 +186,14 @@ class SentenceTransformerEmbedder(InMemoryEmbedder):
         return self.prompts.get(role, "")
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task=None) -> np.ndarray:
-        output = self.obj.encode(list(texts), prompt=self.instruction_for(role, task), batch_size=self.batch_size,
-                                 convert_to_numpy=True, show_progress_bar=False)
-        return self._check(as_vectors(output, len(texts), f"SentenceTransformer {self.name!r}"))
+        prompt = self.instruction_for(role, task)
+
+        def run(batch: list[str]) -> np.ndarray:
+            output = self.obj.encode(batch, prompt=prompt, batch_size=self.batch_size, convert_to_numpy=True,
+                                     show_progress_bar=False)
+            return as_vectors(output, len(batch), f"SentenceTransformer {self.name!r}")
+
+        return self._check(self.cached(texts, role, prompt, run))
 
 
 class CallableEmbedder(InMemoryEmbedder):
