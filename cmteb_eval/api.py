@@ -102,7 +102,10 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     """The pair to evaluate, its results name, and whether every model in it has an identity."""
     if model is None and reranker is None:
         raise UserError("evaluate() was given no model.", "Pass model= (and/or reranker=).")
-    if is_st_cross_encoder(model) and reranker is None:  # a CrossEncoder alone is the reranker
+    if isinstance(model, ModelPair) and reranker is None:  # ours: an embedder and/or a cross-encoder
+        model, reranker = model.embedder, model.reranker
+    is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
+    if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
         model, reranker, reranker_identity = None, model, identity
     model_path = str(model) if isinstance(model, (str, Path)) else None
     reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None

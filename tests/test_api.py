@@ -239,3 +239,21 @@ def test_the_embedding_cache_is_keyed_by_the_weights(tiny_st, tmp_path, monkeypa
         model[0].auto_model.embeddings.word_embeddings.weight.mul_(-1.5).add_(0.1)
     changed = cmteb_eval.evaluate(model, tasks=DEMO, cache_dir=cache)
     assert encoded and changed.main_scores() != first.main_scores()
+
+
+def test_our_own_loaded_models(tiny_st, tmp_path):
+    """A model of ours (load_embedder, load_reranker, a ModelPair) is evaluated as it is, and gives what its
+    folder gives."""
+    from cmteb_eval.models.cross_encoder import load_reranker
+    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.pair import ModelPair
+
+    _, folder = tiny_st
+    embedder = load_embedder(folder, device="cpu")
+    assert cmteb_eval.evaluate(embedder, tasks=DEMO).main_scores() == \
+        cmteb_eval.evaluate(str(folder), tasks=DEMO).main_scores()
+    reranker = load_reranker(write_tiny_bert(tmp_path / "ce", classifier=True), device="cpu")
+    with pytest.raises(UserError, match="needs an embedder"):  # a reranker alone, on a task needing embeddings
+        cmteb_eval.evaluate(reranker, tasks=DEMO)
+    pair = cmteb_eval.evaluate(ModelPair(embedder, None), tasks=DEMO)
+    assert pair.main_scores() == cmteb_eval.evaluate(embedder, tasks=DEMO).main_scores()
