@@ -91,10 +91,10 @@ def sentence_transformers_settings(st: StFolder, config: Any = None) -> dict[str
     if length:
         found["max_length"] = length
     prompts = instructions(st)
+    # sentence-transformers >= 5 writes empty query/document prompts into every save: only a non-empty
+    # prompt says something (an empty one leaves a known card's instruction in place)
     if "query" in prompts:
         found["query_instruction"], found["instruction_source"] = prompts["query"]
-    elif st.prompts or st.default_prompt_name is not None:
-        found["query_instruction"], found["instruction_source"] = "", "config_sentence_transformers.json (no query prompt)"
     found["passage_instruction"] = prompts.get("passage", ("", ""))[0]
     found["text_instruction"] = prompts.get("text", ("", ""))[0]
     if found["passage_instruction"] or found["text_instruction"]:
