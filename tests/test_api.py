@@ -120,6 +120,8 @@ def test_mteb_names_are_aliases():
     fake_task = SimpleNamespace(metadata=SimpleNamespace(name="CMedQAv1-reranking"))
     with pytest.raises(UserError, match=r"mteb task object.*tasks=\['CMedQAv1'\]"):
         select_by_any_name(registry, [fake_task])
+    with pytest.raises(UnknownNameError, match=r"Unknown task or benchmark 'MTEB\(cmn, v2\)'.*MTEB\(cmn, v1\)"):
+        select_by_any_name(registry, ["MTEB(cmn, v2)"])
 
 
 @pytest.mark.slow

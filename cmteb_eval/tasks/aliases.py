@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..errors import UnknownNameError, UserError
+from ..errors import UnknownNameError, UserError, close_matches
 from .card import TaskSpec
 
 
@@ -52,7 +52,12 @@ def select_by_any_name(registry: Any, names: Iterable[Any]) -> list[TaskSpec]:
             try:
                 found = [registry.task(t) for t in registry.benchmark(name).tasks]
             except UnknownNameError:
-                registry.task(name)  # raises, with the closest task names
+                known = [*registry.tasks, *(b.name for b in registry.benchmarks.values()),
+                         *(n for b in registry.benchmarks.values() for n in b.mteb_names)]
+                hint = close_matches(name, known)
+                raise UnknownNameError(f"Unknown task or benchmark {name!r} (neither ours nor one of mteb's names of "
+                                       f"our cards).", (hint + " " if hint else "") +
+                                       "List them with 'cmteb-eval tasks'.") from None
         for spec in found:
             selected.setdefault(spec.name, spec)
     return list(selected.values())
