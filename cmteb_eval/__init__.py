@@ -5,3 +5,12 @@ The package is layered (README, "Layout"): tasks/ -> data/ -> models/ -> evaluat
 """
 
 from .version import VERSION as __version__  # noqa: F401
+
+
+def __getattr__(name: str):
+    """``cmteb_eval.evaluate``: the Python API (``api.py``, an entry point), imported when first used."""
+    if name == "evaluate":
+        from importlib import import_module
+
+        return import_module("cmteb_eval.api").evaluate
+    raise AttributeError(f"module 'cmteb_eval' has no attribute {name!r}")

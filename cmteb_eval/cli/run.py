@@ -20,7 +20,12 @@ DEMO_OUTPUT_DIR = "demo-results"
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
-    run.add_argument("--model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
+    run.add_argument("--model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2): a "
+                     "sentence-transformers folder as versions 3.x-6.x save it (modules.json: Transformer, Pooling "
+                     "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
+                     "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
+                     "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
+                     "refused naming the part not run. Models in memory: the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
     run.add_argument("--revision", help="hub revision of the model")

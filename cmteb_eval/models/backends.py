@@ -43,6 +43,15 @@ def resolve_backend(backend: str, device: str, dtype: str, config: Any, trust_re
     return backend
 
 
+def onnx_only(backend: str, folder: Path, onnx_file: Path) -> str:
+    """The backend for a folder whose only weights are an ONNX export: onnx (auto picks it); another
+    backend is a UserError with the fix."""
+    if backend in ("auto", "onnx"):
+        return "onnx"
+    raise UserError(f"Model folder {folder} holds its weights only as ONNX ({onnx_file.relative_to(folder)}), which "
+                    f"the {backend} backend cannot run.", "Pass --backend onnx (or auto).")
+
+
 def lean_engine(model, model_id: str):
     """The lean forward of a loaded transformers model (its modules checked first)."""
     from .lean_encoder import LeanEncoder, unsupported_reason
@@ -53,8 +62,9 @@ def lean_engine(model, model_id: str):
     return LeanEncoder(model)
 
 
-def onnx_engine(model, identity: dict[str, Any], cache_root: Path | None, threads: int):
-    """The onnxruntime forward of a loaded model (exported once, under the cache root when there is one)."""
+def onnx_engine(model, identity: dict[str, Any], cache_root: Path | None, threads: int, onnx_file: Path | None = None):
+    """The onnxruntime forward: of the folder's own export ``onnx_file``, else of the loaded ``model``
+    (exported once, under the cache root when there is one)."""
     from .onnx_backend import OnnxEncoder
 
-    return OnnxEncoder(model, identity, cache_root, threads)
+    return OnnxEncoder(model, identity, cache_root, threads, onnx_file)

@@ -23,6 +23,7 @@ from . import loading, progress
 from .fingerprint import local_fingerprints
 from .runtime import pick_device, pick_dtype
 from .settings import check_room_for_text, find_known_model, fit_max_length
+from .st_folder import tokenizer_max_length
 from .vectors import distinct, refuse_non_finite
 
 
@@ -63,9 +64,14 @@ class CrossEncoderReranker:
         self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, getattr(cache, "root", None))
         self.commit_hash = getattr(config, "_commit_hash", None)
         known = find_known_model(model_name, model, self.folder.name if self.folder else None)
+        # as sentence-transformers' CrossEncoder: the tokenizer's model_max_length, capped at the positions
+        saved, saved_source = tokenizer_max_length(self.folder, config) if self.folder is not None and not known \
+            else (None, "")
         self.max_length, note = fit_max_length(int(max_length or (known[1].get("max_length") if known else None)
-                                                    or 512), config, model, from_command_line=max_length is not None)
-        self.settings_source = (f"known card {known[0]}" if known else "defaults") + (f" ({note})" if note else "")
+                                                    or saved or 512), config, model,
+                                               from_command_line=max_length is not None)
+        self.settings_source = (f"known card {known[0]}" if known else saved_source or "defaults") \
+            + (f" ({note})" if note else "")
         self.sigmoid = sigmoid
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -76,6 +82,23 @@ class CrossEncoderReranker:
         self.model = loading.load_weights(AutoModelForSequenceClassification, model, self.folder, revision,
                                           getattr(torch, self.dtype), trust_remote_code, kind="cross-encoder")
         self.model.to(self.device).eval()
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer, *, name: str, max_length: int, fingerprint: str | None,
+                    batch_size: int = 32, sigmoid: bool = False, in_memory: str = "") -> "CrossEncoderReranker":
+        """A reranker on a model and tokenizer already in memory (a sentence-transformers CrossEncoder's)."""
+        self = cls.__new__(cls)
+        parameter = next(model.parameters(), None)
+        self.model_id, self.revision, self.folder = name, None, None
+        self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
+        self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
+        self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
+        self.device = str(parameter.device) if parameter is not None else "cpu"
+        self.dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else "float32"
+        self.tokenizer, self.model = tokenizer, model
+        self.stable = fingerprint is not None  # an identity: results of it may be reused (the Python API)
+        model.eval()
+        return self
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], *, task: TaskSpec | None = None) -> np.ndarray:
         """One float32 relevance score per (query, passage) pair, in input order."""

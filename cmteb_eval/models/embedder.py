@@ -18,6 +18,7 @@ Output rows follow input order.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,10 +27,12 @@ import numpy as np
 from ..tasks.card import TaskSpec
 from . import backends, loading, progress, runtime
 from .cache_fill import cached_encode, current_sink
-from .fingerprint import local_fingerprints
+from .fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
 from .pooling import encode_tokens
-from .protocol import QUERY, TEXT
+from .protocol import PASSAGE, QUERY, TEXT
 from .settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
+from .st_folder import read_st_folder
+from .st_head import build_head, output_dimension
 from .vectors import distinct, refuse_non_finite
 
 PLAN_MIN_TEXTS = 100  # an encode call of this many texts or more says how many, and their tokens
@@ -48,16 +51,19 @@ class TransformerEmbedder:
         backends.check_name(backend)
         self.model_id = model
         self.revision = revision
-        self.folder = loading.local_folder(model)
+        self.root = loading.local_folder(model)
+        # a sentence-transformers folder: its modules, and the folder of its Transformer (the root, or 0_Transformer/)
+        self.st = read_st_folder(self.root) if self.root is not None else None
+        self.folder = self.st.transformer_dir if self.st is not None else self.root
         if self.folder is not None:
             loading.check_folder(self.folder)
         self.trust_remote_code = trust_remote_code
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
         loading.refuse_remote_code(model, config, trust_remote_code)
-        self.settings = self._settings(model, self.folder, config, model_name,
+        self.settings = self._settings(model, self.root, config, model_name,
                                        {"pooling": pooling, "normalize": normalize, "max_length": max_length,
-                                        "query_instruction": query_instruction})
+                                        "query_instruction": query_instruction}, self.st)
         self.use_instruction = use_instruction
         self.device = runtime.pick_device(device)
         self.dtype = runtime.pick_dtype(dtype, self.device)
@@ -75,8 +81,16 @@ class TransformerEmbedder:
         self._model = None
         self._engine = None
         self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, getattr(cache, "root", None))
+        self.modules_fingerprint = files_fingerprint(self.st.root, self.st.module_files, getattr(cache, "root", None)) \
+            if self.st is not None else None
         self.commit_hash = getattr(config, "_commit_hash", None)
+        self.onnx_file = onnx_files(self.folder)[0] if self.folder is not None and onnx_files(self.folder) else None
+        if self.onnx_file is not None and not weight_files(self.folder):  # an ONNX-only folder
+            backend = backends.onnx_only(backend, self.folder, self.onnx_file)
+        elif backend != "onnx":
+            self.onnx_file = None
         self.backend = backends.resolve_backend(backend, self.device, self.dtype, config, trust_remote_code)
+        self._head = None
         self._forward = {"lean": self._lean_forward, "onnx": self._onnx_forward}.get(self.backend,
                                                                                    self._torch_forward)
         if max_length is not None and max_length <= SMALL_MAX_LENGTH:  # worth loading the tokenizer to check
@@ -84,10 +98,10 @@ class TransformerEmbedder:
 
     @staticmethod
     def _settings(model: str, folder: Path | None, config: Any, model_name: str | None,
-                  overrides: dict[str, Any]) -> EncoderSettings:
+                  overrides: dict[str, Any], st=None) -> EncoderSettings:
         """The model's settings (known card, its sentence-transformers files, the command line), with a
         max length the position embeddings can take."""
-        settings = resolve_settings(model, folder, model_name, overrides)
+        settings = resolve_settings(model, folder, model_name, overrides, st, config)
         fitted, note = fit_max_length(settings.max_length, config, model,
                                       from_command_line=overrides["max_length"] is not None)
         if note:
@@ -97,8 +111,14 @@ class TransformerEmbedder:
     # ------------------------------------------------------------ public API
 
     def instruction_for(self, role: str, task: TaskSpec | None) -> str:
-        if role != QUERY or not self.use_instruction:
+        """The text put before each text of ``role``: the query instruction on queries of tasks that take
+        it; a sentence-transformers folder's document prompt on passages, its default prompt on the rest."""
+        if not self.use_instruction:
             return ""
+        if role == PASSAGE:
+            return self.settings.passage_instruction
+        if role != QUERY:
+            return self.settings.text_instruction
         if task is not None and not task.query_instruction:
             return ""
         return self.settings.query_instruction
@@ -113,8 +133,12 @@ class TransformerEmbedder:
         return vectors[np.asarray(positions, dtype=np.int64)] if positions else vectors
 
     def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
+        st_info = {**self.settings.recorded(), "modules_fingerprint": self.modules_fingerprint} \
+            if self.st is not None else {}
+        if self.onnx_file is not None:
+            st_info["onnx_file"] = self.onnx_file.relative_to(self.folder).as_posix()
         return {
-            "model": str(self.folder or self.model_id),
+            "model": str(self.root or self.model_id),
             "revision": self.revision,
             "weights_fingerprint": self.fingerprint,
             "tokenizer_fingerprint": self.tokenizer_fingerprint,
@@ -132,6 +156,7 @@ class TransformerEmbedder:
             "max_batch_tokens": self.plan.max_tokens,
             "backend": self.backend,
             "trust_remote_code": self.trust_remote_code,
+            **st_info,
         }
 
     def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
@@ -140,14 +165,24 @@ class TransformerEmbedder:
             model = {"weights": self.fingerprint, "tokenizer": self.tokenizer_fingerprint}
         else:
             model = {"id": self.model_id, "revision": self.revision, "commit": self.commit_hash}
-        return {"model": model, "pooling": self.settings.pooling, "normalize": self.settings.normalize,
-                "max_length": self.settings.max_length, "dtype": self.dtype, "backend": self.backend,
-                "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
+        identity = {"model": model, "pooling": self.settings.pooling, "normalize": self.settings.normalize,
+                    "max_length": self.settings.max_length, "dtype": self.dtype, "backend": self.backend,
+                    "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
+        if self.st is not None:  # the modules, their files and settings (absent for a plain folder: same keys as before)
+            recorded = self.settings.recorded()
+            recorded.pop("instruction_source", None)
+            identity["sentence_transformers"] = {**recorded, "modules": self.modules_fingerprint}
+        if self.onnx_file is not None:
+            identity["onnx_file"] = self.onnx_file.relative_to(self.folder).as_posix()
+        return identity
 
     @property
     def tokenizer(self):
         if self._tokenizer is None:
-            self._tokenizer = loading.load_tokenizer(self.model_id, self.folder, self.revision, self.trust_remote_code)
+            tokenizer = loading.load_tokenizer(self.model_id, self.folder, self.revision, self.trust_remote_code)
+            if self.settings.lowercase:
+                lowercase_first(tokenizer)
+            self._tokenizer = tokenizer
         return self._tokenizer
 
     @property
@@ -172,7 +207,8 @@ class TransformerEmbedder:
     @property
     def dimension(self) -> int:
         size = getattr(self.config, "hidden_size", None)
-        return int(size if size is not None else self.model.config.hidden_size)
+        size = int(size if size is not None else self.model.config.hidden_size)
+        return output_dimension(size, self.settings.pooling, self.settings.head, self.settings.truncate_dim)
 
     def settings_dict(self) -> dict[str, Any]:
         return asdict(self.settings)
@@ -184,9 +220,19 @@ class TransformerEmbedder:
         main = self.shard is None or self.shard.is_main
         namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.model_id) \
             if self.cache is not None and main else None
-        return cached_encode(texts, namespace, self.shard, self.dimension, self._encode_unique)
+        excluded = self.prompt_length(instruction)
+        encode = partial(self._encode_unique, prompt_length=excluded) if excluded else self._encode_unique
+        return cached_encode(texts, namespace, self.shard, self.dimension, encode)
 
-    def _encode_unique(self, texts: list[str]) -> np.ndarray:
+    def prompt_length(self, instruction: str) -> int:
+        """How many leading tokens the instruction takes, for a Pooling with include_prompt false (0 else):
+        the prompt tokenised alone, less a trailing special token, as sentence-transformers counts it."""
+        if self.settings.include_prompt or not instruction:
+            return 0
+        ids = self.tokenizer([instruction], truncation=True, max_length=self.settings.max_length)["input_ids"][0]
+        return len(ids) - (1 if ids and ids[-1] in self.tokenizer.all_special_ids else 0)
+
+    def _encode_unique(self, texts: list[str], prompt_length: int = 0) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenized = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length,
@@ -200,8 +246,9 @@ class TransformerEmbedder:
         encoded = [list(ids) for ids in sequences]
         lengths = np.array([len(ids) for ids in encoded], dtype=np.int64)
         positions = np.array(positions, dtype=np.int64)
+        encode = partial(self._encode_tokens, prompt_length=prompt_length) if prompt_length else self._encode_tokens
         if self.shard is not None:  # every world-th of the length-sorted sequences is ours
-            return self.shard.encode_share(encoded, lengths, self._encode_tokens, self.dimension)[positions]
+            return self.shard.encode_share(encoded, lengths, encode, self.dimension)[positions]
         tokens = int(lengths.sum())
         if len(texts) >= PLAN_MIN_TEXTS:
             progress.note(f"    encoding {len(texts)} text(s), {progress.count(tokens)} tokens")
@@ -219,13 +266,17 @@ class TransformerEmbedder:
             progress.batch_done()
 
         with progress.progress("encoding", len(texts), "texts", tokens) as bar, progress.timed("encode_seconds"):
-            return self._encode_tokens(encoded, lengths, finished)[positions]
+            return self._encode_tokens(encoded, lengths, finished, prompt_length=prompt_length)[positions]
 
-    def _encode_tokens(self, encoded: list[list[int]], lengths: np.ndarray, on_batch=None) -> np.ndarray:
+    def _encode_tokens(self, encoded: list[list[int]], lengths: np.ndarray, on_batch=None,
+                       prompt_length: int = 0) -> np.ndarray:
+        if self._head is None and self.settings.head:
+            self._head = build_head(self.settings.head, self.device)
         return encode_tokens(encoded, lengths, forward=self._forward, plan=self.plan, pooling=self.settings.pooling,
                              normalize=self.settings.normalize, pad_id=self.tokenizer.pad_token_id or 0,
                              left=self.tokenizer.padding_side == "left", device=self.device,
-                             dimension=self.dimension, model_id=self.model_id, on_batch=on_batch)
+                             dimension=self.dimension, model_id=self.model_id, on_batch=on_batch,
+                             prompt_length=prompt_length, head=self._head, truncate_dim=self.settings.truncate_dim)
 
     def _torch_forward(self, input_ids, attention_mask):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -238,8 +289,22 @@ class TransformerEmbedder:
     def _onnx_forward(self, input_ids, attention_mask):
         if self._engine is None:
             root = self.cache.root if self.cache is not None else None
-            self._engine = backends.onnx_engine(self.model, self.cache_identity(TEXT, ""), root, self.threads or 1)
+            model = None if self.onnx_file is not None else self.model  # the folder's own export, or ours
+            self._engine = backends.onnx_engine(model, self.cache_identity(TEXT, ""), root, self.threads or 1,
+                                                self.onnx_file)
         return self._engine(input_ids, attention_mask)
+
+
+def lowercase_first(tokenizer) -> None:
+    """``do_lower_case``: a Lowercase normalizer in front of the tokenizer's, unless it has one (as
+    sentence-transformers 6 does; a BertNormalizer's own lowercase does not count)."""
+    from tokenizers.normalizers import Lowercase, Sequence
+
+    backend = tokenizer.backend_tokenizer
+    current = backend.normalizer
+    parts = list(current) if isinstance(current, Sequence) else [current] if current is not None else []
+    if not any(isinstance(part, Lowercase) for part in parts):
+        backend.normalizer = Sequence([Lowercase(), *parts])
 
 
 def load_embedder(model: str | Path, **kwargs) -> TransformerEmbedder:

@@ -29,6 +29,8 @@ from ..errors import ModelLoadError
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
                 "pytorch_model.bin.index.json")
+# ONNX exports as sentence-transformers (onnx/) and optimum (the root) save them, with external data
+ONNX_FILES = ("model.onnx", "onnx/model.onnx")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model",
                    "tokenizer.model", "vocab.json")
 # Read by the tokenizer besides its vocabulary: they change token ids too.
@@ -190,6 +192,15 @@ def weight_files(folder: Path) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
+def onnx_files(folder: Path) -> list[Path]:
+    """The folder's ONNX export (the root's model.onnx first, as sentence-transformers looks) and its data file."""
+    for name in ONNX_FILES:
+        if regular_stat(folder / name) is not None:
+            data = folder / f"{name}_data"
+            return [folder / name] + ([data] if regular_stat(data) is not None else [])
+    return []
+
+
 def _combined(folder: Path, paths: Iterable[Path], store: HashStore) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -199,11 +210,16 @@ def _combined(folder: Path, paths: Iterable[Path], store: HashStore) -> str:
 
 
 def weights_fingerprint(folder: Path, store: HashStore | None = None) -> str:
-    """A hash of the config, every weight file (all bytes) and any model code in ``folder``."""
+    """A hash of the config, every weight file (all bytes), an ONNX export and any model code in ``folder``."""
     store = store or HashStore()
     code = sorted(p for p in folder.glob("*.py") if regular_stat(p) is not None)
     config = [folder / "config.json"] if regular_stat(folder / "config.json") is not None else []
-    return _combined(folder, [*config, *weight_files(folder), *code], store)
+    return _combined(folder, [*config, *weight_files(folder), *onnx_files(folder), *code], store)
+
+
+def files_fingerprint(root: Path, paths: Iterable[Path], cache_root: str | Path | None = None) -> str:
+    """A hash of the given files (a sentence-transformers folder's module configs and weights)."""
+    return _combined(root, sorted(set(paths)), HashStore.under(cache_root))
 
 
 def tokenizer_fingerprint(folder: Path, store: HashStore | None = None) -> str:

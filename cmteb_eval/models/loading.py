@@ -14,7 +14,7 @@ from typing import Any
 from ..data.offline import hub_offline
 from ..errors import ModelLoadError, WrongModelKindError
 
-from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, regular_stat, weight_files
+from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, onnx_files, regular_stat, weight_files
 from .fingerprint import tokenizer_fingerprint, weights_fingerprint  # noqa: F401  (the model's identity)
 
 # Checkpoint tensors that may be missing or left over because the model we build does not use
@@ -55,8 +55,9 @@ def check_folder(folder: Path) -> None:
     if regular_stat(folder / "config.json") is None:
         raise ModelLoadError(f"Model folder {folder} has no config.json.",
                              "Pass the folder saved by save_pretrained (or a sentence-transformers model folder).")
-    if not weight_files(folder):
-        raise ModelLoadError(f"Model folder {folder} has no weights (looked for {', '.join(WEIGHT_FILES)}).",
+    if not weight_files(folder) and not onnx_files(folder):
+        raise ModelLoadError(f"Model folder {folder} has no weights (looked for {', '.join(WEIGHT_FILES)}, "
+                             f"model.onnx, onnx/model.onnx).",
                              "Copy the weight files into the folder, or re-download the model.")
     if not any(regular_stat(folder / name) is not None for name in TOKENIZER_FILES):
         raise ModelLoadError(f"Model folder {folder} has no tokenizer files (looked for {', '.join(TOKENIZER_FILES)}).",

@@ -19,6 +19,8 @@ import numpy as np
 
 from ..errors import ModelLoadError
 
+GRAPH_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
 
 def _require_onnxruntime():
     try:
@@ -73,9 +75,12 @@ def export(model, path: Path) -> Path:
 class OnnxEncoder:
     """Runs the exported encoder; returns the last hidden state as a float32 torch tensor."""
 
-    def __init__(self, model, identity: dict[str, Any], cache_root: Path | None, threads: int) -> None:
+    def __init__(self, model, identity: dict[str, Any], cache_root: Path | None, threads: int,
+                 onnx_file: Path | None = None) -> None:
         ort = _require_onnxruntime()
-        if cache_root is not None:
+        if onnx_file is not None:  # the model folder's own export (sentence-transformers' onnx/, optimum's root)
+            path = onnx_file
+        elif cache_root is not None:
             path = Path(cache_root) / "onnx" / export_key(identity) / "model.onnx"
         else:
             self._temp = tempfile.TemporaryDirectory(prefix="cmteb-eval-onnx-")
@@ -90,10 +95,22 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        unknown = [name for name in self.inputs if name not in GRAPH_INPUTS]
+        if unknown or "input_ids" not in self.inputs or "last_hidden_state" not in outputs:
+            raise ModelLoadError(
+                f"The ONNX graph {path} takes {', '.join(self.inputs)} and gives {', '.join(outputs)}; the onnx backend "
+                f"runs graphs of input_ids, attention_mask (token_type_ids) that give last_hidden_state, as "
+                f"sentence-transformers and optimum export a feature-extraction model.",
+                "Export it again with optimum (feature-extraction), or use the torch weights (--backend torch).")
+        self.output = outputs.index("last_hidden_state")
 
     def __call__(self, input_ids, attention_mask):
         import torch
 
-        feed = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
-                "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
-        return torch.from_numpy(self.session.run(None, feed)[0])
+        ids = input_ids.cpu().numpy().astype(np.int64)
+        given = {"input_ids": ids, "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+                 "token_type_ids": np.zeros_like(ids)}  # what optimum feeds when the graph takes it
+        feed = {name: given[name] for name in self.inputs}
+        return torch.from_numpy(self.session.run(None, feed)[self.output])

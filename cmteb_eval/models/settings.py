@@ -3,15 +3,14 @@
 Sources, later ones overriding earlier ones:
 1. the known model card (``model_cards.toml``), matched by hub id, ``--model-name``
    or the folder's own name;
-2. the sentence-transformers files in the model folder (``modules.json``,
-   ``1_Pooling/config.json``, ``sentence_bert_config.json``), which are what the
+2. the sentence-transformers files in the model folder (``modules.json`` and every module's
+   config, read by ``st_folder.py`` as sentence-transformers reads them), which are what the
    model's authors ship;
 3. explicit overrides from the user.
 """
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from .st_folder import ST_POOLING_MODES, StFolder, instructions, tokenizer_max_length
 
-POOLING_MODES = ("cls", "mean", "lasttoken")
+POOLING_MODES = ST_POOLING_MODES  # cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,33 @@ class EncoderSettings:
     max_length: int = 512
     query_instruction: str = ""
     settings_source: str = "defaults"
+    # read from a sentence-transformers folder (st_folder.py); the defaults change nothing
+    include_prompt: bool = True
+    head: tuple = ()
+    truncate_dim: int | None = None
+    lowercase: bool = False
+    passage_instruction: str = ""
+    text_instruction: str = ""
+    instruction_source: str = ""
+
+    def recorded(self) -> dict[str, Any]:
+        """The sentence-transformers settings that differ from the defaults (for result files)."""
+        out = {}
+        for name in ("include_prompt", "truncate_dim", "lowercase", "passage_instruction", "text_instruction",
+                     "instruction_source"):
+            if getattr(self, name) != getattr(EncoderSettings, name):
+                out[name] = getattr(self, name)
+        if self.head:
+            out["modules_after_pooling"] = [describe_step(step) for step in self.head]
+        return out
+
+
+def describe_step(step: tuple) -> str:
+    if step[0] == "dense":
+        return f"Dense({step[1]}->{step[2]}, bias={step[3]}, {step[4].rpartition('.')[2]})"
+    if step[0] == "layernorm":
+        return f"LayerNorm({step[1]})"
+    return "Normalize"
 
 
 @lru_cache(maxsize=1)
@@ -54,46 +81,31 @@ def find_known_model(*names: str | None) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"Model file {path} cannot be read as JSON: {exc}.",
-                             "Restore the file from the model's original release.") from None
-
-
-def sentence_transformers_settings(folder: Path) -> dict[str, Any]:
-    """Pooling, normalisation and max length from a sentence-transformers folder."""
-    modules_file = folder / "modules.json"
-    if not modules_file.exists():
-        return {}
-    found: dict[str, Any] = {"normalize": False}
-    modules = _read_json(modules_file)
-    for module in modules if isinstance(modules, list) else []:
-        kind = str(module.get("type", ""))
-        if kind.endswith("Pooling"):
-            config = _read_json(folder / module.get("path", "") / "config.json")
-            if config.get("pooling_mode_cls_token"):
-                found["pooling"] = "cls"
-            elif config.get("pooling_mode_mean_tokens"):
-                found["pooling"] = "mean"
-            elif config.get("pooling_mode_lasttoken"):
-                found["pooling"] = "lasttoken"
-            else:
-                raise ModelLoadError(f"{folder}: the pooling config names a mode this harness does not run: {config}.",
-                                     "Pass --pooling cls|mean|lasttoken explicitly.")
-        elif kind.endswith("Normalize"):
-            found["normalize"] = True
-    bert_config = folder / "sentence_bert_config.json"
-    if bert_config.exists():
-        max_length = _read_json(bert_config).get("max_seq_length")
-        if isinstance(max_length, int) and max_length > 0:
-            found["max_length"] = max_length
+def sentence_transformers_settings(st: StFolder, config: Any = None) -> dict[str, Any]:
+    """Pooling, the modules after it, normalisation, max length and prompts of a sentence-transformers
+    folder (``st_folder.read_st_folder``), as EncoderSettings fields."""
+    found: dict[str, Any] = {"pooling": st.pooling, "normalize": st.normalize, "include_prompt": st.include_prompt,
+                             "head": st.head, "truncate_dim": st.truncate_dim, "lowercase": st.lowercase}
+    length, source = (st.max_length, st.max_length_source) if st.max_length else \
+        tokenizer_max_length(st.transformer_dir, config)
+    if length:
+        found["max_length"] = length
+    prompts = instructions(st)
+    # sentence-transformers >= 5 writes empty query/document prompts into every save: only a non-empty
+    # prompt says something (an empty one leaves a known card's instruction in place)
+    if "query" in prompts:
+        found["query_instruction"], found["instruction_source"] = prompts["query"]
+    found["passage_instruction"] = prompts.get("passage", ("", ""))[0]
+    found["text_instruction"] = prompts.get("text", ("", ""))[0]
+    if found["passage_instruction"] or found["text_instruction"]:
+        found["instruction_source"] = "; ".join(f"{role}: {where}" for role, (_, where) in prompts.items())
+    found["_source"] = ", ".join(filter(None, ["sentence-transformers files", source]))
     return found
 
 
 def resolve_settings(model: str, folder: Path | None, model_name: str | None = None,
-                     overrides: dict[str, Any] | None = None) -> EncoderSettings:
+                     overrides: dict[str, Any] | None = None, st: StFolder | None = None,
+                     config: Any = None) -> EncoderSettings:
     settings = EncoderSettings()
     sources = []
     known = find_known_model(model_name, model, folder.name if folder else None)
@@ -101,20 +113,22 @@ def resolve_settings(model: str, folder: Path | None, model_name: str | None = N
         hub_id, card = known
         settings = replace(settings, **card)
         sources.append(f"known card {hub_id}")
-    if folder is not None:
-        st = sentence_transformers_settings(folder)
-        if st:
-            settings = replace(settings, **st)
-            sources.append("sentence-transformers files")
+    if st is not None:
+        found = sentence_transformers_settings(st, config)
+        sources.append(found.pop("_source"))
+        settings = replace(settings, **found)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if given:
+        if "query_instruction" in given:
+            given["instruction_source"] = "command line"
         settings = replace(settings, **given)
         sources.append("command line")
-    if settings.kind == "embedder" and settings.pooling not in POOLING_MODES:
+    if settings.kind == "embedder" and (settings.pooling is None
+                                        or any(m not in POOLING_MODES for m in settings.pooling.split("+"))):
         raise ModelLoadError(
             f"Model {model!r}: cannot tell how to pool its token embeddings (no sentence-transformers "
             f"files and not a known model).",
-            "Pass --pooling cls|mean|lasttoken (and --no-normalize / --max-length if needed), "
+            f"Pass --pooling {'|'.join(POOLING_MODES)} (and --no-normalize / --max-length if needed), "
             "or --model-name with a known hub id.")
     return replace(settings, settings_source=" + ".join(sources) or "defaults")
 

@@ -7,7 +7,7 @@ Every process of a torchrun launch loads its models here, rank 0 and the helper 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -93,11 +93,30 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
     return embedder, name
 
 
+def _is_cross_encoder_folder(model: str) -> bool:
+    """A local folder of a sequence-classification model (a sentence-transformers CrossEncoder or a plain
+    one): what ``--model`` gives is then the reranker."""
+    from ..models import loading
+
+    try:
+        folder = loading.local_folder(model)
+        if folder is None:
+            return False
+        return loading.is_cross_encoder(loading.read_config_fields(model, folder, None))
+    except Exception:  # noqa: BLE001  (loading the embedder reports the problem)
+        return False
+
+
 def load_models(request: ModelRequest, device: str, cache=None, shard=None, log: Callable[[str], Any] = print,
                 rerank_top_k: int | None = None) -> tuple[ModelPair, str]:
     """The models of the request (each described in one line through ``log``; ``rerank_top_k``: how many
     of the embedder's results the cross-encoder reranks) and the results folder's name."""
     embedder, reranker, name = None, None, None
+    embedder_options = (request.pooling, request.normalize, request.query_instruction)
+    if request.model and not request.reranker and all(o is None for o in embedder_options) \
+            and _is_cross_encoder_folder(request.model):
+        log(f"Model {request.model} is a cross-encoder: evaluated as the reranker (as --reranker).")
+        request = replace(request, reranker=request.model, model=None)
     if request.wants_embedder:
         embedder, name = load_embedder_for(request, device, cache, shard)
         if request.uses_packaged_copy:

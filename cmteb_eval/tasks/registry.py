@@ -34,7 +34,12 @@ class Benchmark:
     description: str
     tasks: tuple[str, ...]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    mteb_name: str | None = None
+    mteb_names: tuple[str, ...] = ()  # mteb's name and aliases of the same task list (``mteb.get_benchmark``)
+
+    @property
+    def mteb_name(self) -> str | None:
+        """mteb's own name of the benchmark (the first of ``mteb_names``)."""
+        return self.mteb_names[0] if self.mteb_names else None
 
     def entries(self) -> list[tuple[str, tuple[str, ...]]]:
         """The benchmark's tasks as its averages count them: (task, its cards), a group once, in order."""
@@ -106,9 +111,9 @@ class Registry:
         key = name.lower()
         if key in self.benchmarks:
             return self.benchmarks[key]
-        by_mteb_name = {b.mteb_name.lower(): b for b in self.benchmarks.values() if b.mteb_name}
-        if key in by_mteb_name:
-            return by_mteb_name[key]
+        for bench in self.benchmarks.values():  # mteb's names: "MTEB(cmn, v1)", "MTEB(Chinese)", ...
+            if key in (n.lower() for n in bench.mteb_names):
+                return bench
         hint = close_matches(name, list(self.benchmarks))
         raise UnknownNameError(f"Unknown benchmark {name!r}.",
                                (hint + " " if hint else "") + f"Known: {', '.join(sorted(self.benchmarks))}.")
@@ -163,8 +168,10 @@ def _load_benchmarks(path: Path, tasks: dict[str, TaskSpec]) -> dict[str, Benchm
                                                for cards in groups.values()):
             raise TaskCardError(f"Benchmark file {path}: '{name}.groups' must map a task name to a non-empty list of "
                                 f"the benchmark's own tasks.", "Fix the group, or list its cards under tasks.")
-        mteb_name = entry.get("mteb_name")
+        mteb_names = entry.get("mteb_names", [])
+        if not isinstance(mteb_names, list) or not all(isinstance(n, str) for n in mteb_names):
+            raise TaskCardError(f"Benchmark file {path}: field '{name}.mteb_names' must be a list of names.",
+                                "List mteb's names of the benchmark.")
         benchmarks[name.lower()] = Benchmark(name, str(entry.get("description", "")), tuple(members),
-                                             {g: tuple(cards) for g, cards in groups.items()},
-                                             str(mteb_name) if mteb_name else None)
+                                             {g: tuple(cards) for g, cards in groups.items()}, tuple(mteb_names))
     return benchmarks
