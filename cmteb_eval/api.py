@@ -31,14 +31,14 @@ from .errors import UserError
 from .evaluators.base import RunOptions, SplitResult
 from .models.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from .models.pair import ModelPair
-from .results.naming import result_path, safe_name
+from .results.naming import model_folder, result_file, safe_name
 from .results.owner import check_owner, model_identity
 from .results.write import write_result
 from .run import resume
 from .run.config import model_info, run_config
 from .run.runner import evaluate_task
 from .run.setup import ModelRequest, load_models
-from .tasks.aliases import select_by_any_name
+from .tasks.selection import select_by_any_name
 from .tasks.card import TaskSpec
 from .tasks.registry import Registry
 
@@ -87,10 +87,11 @@ class Results:
         return pd.DataFrame(rows, columns=["model", "task", "type", "split", "metric", "value", "main"])
 
     def save(self, output_dir: str | Path) -> list[Path]:
-        """Write the result files ``cmteb-eval run`` writes (``<dir>/<model>/<Task>.json`` and items)."""
+        """Write the result files ``cmteb-eval run`` writes (``<dir>/<model>/<revision>/<Task>.json``,
+        model_meta.json and the per-item files)."""
         output_dir = Path(output_dir)
         if self.tasks:
-            folder = result_path(output_dir, self.model_name, self.tasks[0].spec.name).parent
+            folder = model_folder(output_dir, self.model_name, self.tasks[0].info)
             check_owner(folder, model_identity(self.tasks[0].info), self.model_name)
         return [write_result(output_dir, self.model_name, t.spec, t.splits, t.info, t.elapsed, t.config)
                 for t in self.tasks]
@@ -174,12 +175,12 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
     out = Path(output_dir) if output_dir is not None else None
     if out is not None:
         resume.check_output_dir(out)
-        check_owner(result_path(out, name, specs[0].name).parent, model_identity(pair.describe(None)), name)
+        check_owner(model_folder(out, name, pair.describe(None)), model_identity(pair.describe(None)), name)
     for spec in specs:
         started = time.perf_counter()
         info = model_info(pair, options, spec)
         config = run_config(spec, info, data_dirs)
-        path = result_path(out, name, spec.name) if out is not None else None
+        path = result_file(out, name, spec, info) if out is not None else None
         previous = resume.previous_result(path, spec, config, overwrite or not stable, log) \
             if path is not None else None
         if previous is not None:

@@ -14,7 +14,7 @@ from conftest import write_tiny_bert
 
 import cmteb_eval
 from cmteb_eval.errors import UnknownNameError, UserError
-from cmteb_eval.tasks.aliases import select_by_any_name
+from cmteb_eval.tasks.selection import select_by_any_name
 from cmteb_eval.tasks.registry import Registry
 
 st = pytest.importorskip("sentence_transformers")
@@ -47,7 +47,7 @@ def test_results_object(tiny_st, tmp_path):
     assert frame[frame["main"]]["value"].tolist() == [scores["DemoSTSEn"]["test"]]
     [path] = results.save(tmp_path)
     saved = json.loads(path.read_text())
-    assert path == tmp_path / "in-memory-SentenceTransformer" / "DemoSTSEn.json"
+    assert path == tmp_path / "in-memory-SentenceTransformer" / "no_revision_available" / "DemoSTSEn.json"
     assert saved["scores"]["test"][0]["main_score"] == scores["DemoSTSEn"]["test"]
     assert saved["harness"]["model"]["weights_fingerprint"] == results.tasks[0].info["weights_fingerprint"]
 
@@ -152,7 +152,7 @@ def test_in_memory_cross_encoder_reranks_as_the_reranker_option(tiny_st, tmp_pat
     out = tmp_path / "out"
     assert main(["run", "--model", str(folder), "--reranker", str(ce_folder), "--task-file", str(card),
                  "--tasks", "Tiny", "--rerank-top-k", "4", "--output-dir", str(out), "--no-cache"]) == 0
-    [written] = list(out.glob("*/Tiny.json"))
+    [written] = list(out.glob("*/*/Tiny.json"))
     cli = json.loads(written.read_text())["scores"]["test"][0]
     assert api.main_scores()["Tiny"]["test"] == cli["main_score"]
     assert api.metrics()["Tiny"]["test"] == {k: v for k, v in cli.items() if isinstance(v, float) and k != "main_score"}
@@ -209,7 +209,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert set(namespace["results"].main_scores()) == {"DemoSTSEn", "DemoSTSZh"}
-    assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "DemoSTSEn.json").is_file()
+    assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "no_revision_available" / "DemoSTSEn.json").is_file()
 
 
 @pytest.mark.slow

@@ -216,7 +216,7 @@ class TransformerEmbedder:
     # ------------------------------------------------------------ the steps
 
     def _encode_cached(self, texts: list[str], role: str, instruction: str) -> np.ndarray:
-        """Vectors of distinct ``texts`` through the embedding cache (``cache.cached_encode``)."""
+        """Vectors of distinct ``texts`` through the embedding cache (``cache_fill.cached_encode``)."""
         main = self.shard is None or self.shard.is_main
         namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.model_id) \
             if self.cache is not None and main else None

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import UserError, WrongModelKindError
 from ..tasks.aliases import mteb_name, mteb_subset
-from .cache import cached_encode
+from .cache_fill import cached_encode
 from .protocol import PASSAGE, QUERY, TEXT
 from .vectors import distinct, refuse_non_finite
 
