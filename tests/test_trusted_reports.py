@@ -166,7 +166,7 @@ def test_missing_retrieval_data_names_the_corpus_and_fails_at_once(monkeypatch, 
     text = str(caught.value)
     assert "the corpus (of split 'dev') not found locally" in text and "split 'corpus'" not in text
     assert "cannot be reached" in text
-    assert f"corpus.jsonl\nPut the corpus at" in text  # the hint on a line of its own
+    assert "corpus.jsonl\nPut the corpus at" in text  # the hint on a line of its own
     offline._reachable.cache_clear()
 
 

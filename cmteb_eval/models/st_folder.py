@@ -62,6 +62,11 @@ class StFolder:
     module_files: tuple = ()  # every file besides the transformer's that changes a vector
 
 
+def _positive_int(value) -> bool:
+    """A positive JSON integer (true and false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _read(path: Path, default: Any = None) -> Any:
     if not path.is_file():
         return default
@@ -119,7 +124,7 @@ def _transformer(sub: Path, entry: dict) -> tuple[int | None, str, bool]:
             raise ModelLoadError(f"{sub}: the Transformer module sets {key} = {value!r}, which this harness does not "
                                  f"run.", FIX)
     length = config.get("max_seq_length")
-    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
+    if length is not None and not _positive_int(length):
         raise ModelLoadError(f"{sub}: max_seq_length {length!r} is not a positive number of tokens.",
                              "Fix sentence_bert_config.json.")
     source = f"max_seq_length of {entry.get('path') or '.'}/sentence_bert_config.json" if length else ""
@@ -219,7 +224,7 @@ def read_st_folder(root: Path) -> StFolder | None:
         raise ModelLoadError(f"Model folder {root}: similarity_fn_name {similarity!r}; this harness scores with the "
                              f"cosine (the same as dot only for normalised vectors).", FIX)
     truncate = st_config.get("truncate_dim")
-    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
+    if truncate is not None and not _positive_int(truncate):
         raise ModelLoadError(f"Model folder {root}: truncate_dim {truncate!r} is not a positive number.",
                              "Fix config_sentence_transformers.json.")
     prompts, default = _prompts(root, st_config)
