@@ -262,12 +262,11 @@ def _mark(tables, models) -> list[str]:
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
+    from ..report.gate import check_tolerance
     from ..report.published import find_published_for, published_model
     from ..report.reproduce import reproduce
 
     _use_sources(args)
-    from ..report.gate import check_tolerance
-
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
     if args.output:
         check_target(args.output)

@@ -141,9 +141,11 @@ def command_run(args: argparse.Namespace) -> int:
 
 def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:
     """What the run is about to do (``run/plan.py``)."""
+    from ..results.naming import model_folder
     from ..run.plan import plan_lines
 
-    return "\n".join(plan_lines(specs, data_dirs, output_dir, name, models.embedder, cache))
+    folder = model_folder(output_dir, name, models.describe(None))
+    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

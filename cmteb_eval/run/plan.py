@@ -13,7 +13,6 @@ from ..data.tables import column, load_split
 from ..errors import UserError
 from ..models.progress import count
 from ..models.protocol import TEXT
-from ..results.naming import safe_name
 from ..tasks.card import TaskSpec
 
 COUNTED = ("STS", "PairClassification")
@@ -63,8 +62,9 @@ def tokens(embedder, texts: list[str]) -> int | None:
     return sum(len(i) for i in ids)
 
 
-def plan_lines(specs: Sequence[TaskSpec], data_dirs, output_dir: Path, name: str, embedder, cache) -> list[str]:
-    lines = [f"Plan: {len(specs)} task(s) -> {output_dir / safe_name(name)}"]
+def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache) -> list[str]:
+    """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``)."""
+    lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
