@@ -8,7 +8,7 @@
 reranker), an mteb encoder, one of our loaded models, a model folder or hub id, or any object with
 ``encode(list[str]) -> array`` (``models/in_memory.py``); ``reranker=``: a cross-encoder that reranks
 the model's results (retrieve, then rerank). Task names may be ours or mteb's, benchmark names too
-(``tasks/aliases.py``).
+(``tasks/selection.py``, through ``tasks/aliases.py``).
 
 Never a stale result: each call identifies the model anew by a SHA-256 of its weights in memory
 (or by ``identity=``, which the caller must change when the weights change). With ``output_dir``,
