@@ -77,11 +77,17 @@ def assert_every_file_absent_or_complete(folder: Path) -> int:
     return results
 
 
+def reports_a_write(line: str) -> bool:
+    """A progress line saying a result file was written (``... -> <folder>/<Task>.json``); the plan's
+    first line (``Plan: N task(s) -> <folder>``) is not one."""
+    return "->" in line and line.rstrip().endswith(".json")
+
+
 def kill_after_first_write(args, out: Path) -> tuple[int, int]:
     """SIGKILL a fresh run as soon as it reports its first written result: between two tasks' writes."""
     proc = start(args, out)
     for line in proc.stdout:
-        if "->" in line:
+        if reports_a_write(line):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
@@ -106,7 +112,7 @@ def kill_at_random_points(args, out: Path, kills: int, rng: random.Random) -> li
             line = proc.stdout.readline()
             if not line:
                 break
-            events += line.lstrip().startswith("[") or "->" in line or "kept:" in line
+            events += line.lstrip().startswith("[") or reports_a_write(line) or "kept:" in line
         time.sleep(rng.uniform(0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)

@@ -271,6 +271,12 @@ def unit_case(tmp, finished, damage):
         check_keeper(keep_path, keep_bytes)
         if found.state == "damaged" and not list(folder.glob("Res.json.bad-*")):
             raise lost("a damaged result was not kept aside")
+        if found.state == "foreign":  # another program's file: left as it is, the task refused (issue 13)
+            if (folder / "Res.json").read_bytes() != text.encode("utf-8", "surrogatepass"):
+                raise lost("a foreign result file was changed")
+            if not summary_.failed or "did not write" not in summary_.failed[0].error:
+                raise wrong("a foreign file where the result goes was not refused")
+            raise UserError(summary_.failed[0].error)
         if not resealed and json.loads((folder / "Res.json").read_text())["scores"] != \
                 json.loads(result_text)["scores"]:
             raise wrong("the scores after resuming differ from a clean run's")
