@@ -98,6 +98,10 @@ def both(fast: int = 25, wide: int = 250, **strategies):
     return make
 
 
+def quiet(_):
+    """A run log that prints nothing."""
+
+
 def count_reporter(counts, title: str):
     """A module fixture that prints how many generated cases each family ran (outside pytest's capture)."""
     import pytest

@@ -18,20 +18,16 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from cmteb_eval.run import config, resume
+from cmteb_eval.run import config
 from cmteb_eval.errors import DataFormatError, DataNotFoundError, UserError
 from cmteb_eval.results.naming import MAX_NAME, safe_name
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
-from helpers_18 import CLASS_ROWS, STS_ROWS, both, count_reporter, finishes_within, write_card, write_jsonl
+from helpers_18 import CLASS_ROWS, STS_ROWS, both, count_reporter, finishes_within, quiet, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
 
 COUNTS: Counter = Counter()
 report_counts = count_reporter(COUNTS, "generated inputs (issue 18, part 1)")
-
-
-def quiet(_):
-    pass
 
 
 # ------------------------------------------------------------------ model names and folder identity

@@ -22,15 +22,11 @@ from cmteb_eval.errors import UserError
 from cmteb_eval.results.read import read_result
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.card import load_card
-from helpers_18 import both, count_reporter, finishes_within, write_card, write_jsonl
+from helpers_18 import both, count_reporter, finishes_within, quiet, write_card, write_jsonl
 from reliability_helpers import HashEmbedder, write_sts_task
 
 COUNTS: Counter = Counter()
 report_counts = count_reporter(COUNTS, "generated inputs (issue 18, part 2)")
-
-
-def quiet(_):
-    pass
 
 
 # ------------------------------------------------------------------ tolerances: one rule
