@@ -71,7 +71,7 @@ def check(folder: Path, texts: list[str], device: str, dtypes: list[str]) -> dic
     import torch
 
     from cmteb_eval.evaluators.metrics import paired_cosine, spearman
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     out: dict = {}
     vectors: dict = {}

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from cmteb_eval.evaluators.search import DEFAULT_CHUNK_SIZE, exact_search, memory_bound_bytes, normalize_rows
-from cmteb_eval.models.cache import Namespace
+from cmteb_eval.models.cache.store import Namespace
 
 MSMARCO_PASSAGES, MSMARCO_QUERIES = 8_841_823, 6_980
 

@@ -37,7 +37,7 @@ from mteb_reference import mteb_split_scores  # noqa: E402
 from parity_data import clustering_sets, waimai_splits, write_jsonl  # noqa: E402
 
 from cmteb_eval.cli import packaged_minilm  # noqa: E402
-from cmteb_eval.models.embedder import load_embedder  # noqa: E402
+from cmteb_eval.models.encoders.embedder import load_embedder  # noqa: E402
 from cmteb_eval.tasks.registry import Registry  # noqa: E402
 from cmteb_eval.run.runner import evaluate_task  # noqa: E402
 

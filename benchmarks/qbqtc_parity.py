@@ -26,7 +26,7 @@ from ranking_reference import (mteb1_reranking, mteb2_reranking, mteb2_retrieval
                                reranking_rows, retrieval_tables, write_qbqtc_tasks)
 
 from cmteb_eval.cli import packaged_minilm  # noqa: E402
-from cmteb_eval.models.embedder import load_embedder  # noqa: E402
+from cmteb_eval.models.encoders.embedder import load_embedder  # noqa: E402
 from cmteb_eval.evaluators.base import RunOptions  # noqa: E402
 from cmteb_eval.tasks.registry import Registry  # noqa: E402
 from cmteb_eval.run.runner import evaluate_task  # noqa: E402

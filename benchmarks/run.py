@@ -78,7 +78,7 @@ print(json.dumps({"scores": scores, "inner_s": time.perf_counter() - start}))
 DISTINCT_TEXTS = r"""
 import json, sys, time
 import numpy as np
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders.embedder import load_embedder
 tasks_arg, data_dir, model_dir = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
 texts = []
 for name in tasks_arg:
@@ -97,7 +97,7 @@ ids = list(dict.fromkeys(tuple(i) for i in ids))  # the embedder encodes each di
 lengths = np.array([len(i) for i in ids])
 model.model  # load the weights before the clock starts
 padded = sum(int(lengths[b].max()) * len(b) for b in
-             __import__("cmteb_eval.models.runtime", fromlist=["x"]).token_budget_batches(
+             __import__("cmteb_eval.models.encoders.runtime", fromlist=["x"]).token_budget_batches(
                  lengths, model.plan.max_tokens, model.plan.max_texts))
 cpu0, t0 = time.process_time(), time.perf_counter()
 model.encode(texts)

@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 from .errors import UserError
 from .evaluators.base import RunOptions, SplitResult
-from .models.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
+from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from .models.pair import ModelPair
 from .results.naming import model_folder, result_file, safe_name
 from .results.owner import check_owner, model_identity
@@ -113,14 +113,14 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     embedder = scorer = None
     request = ModelRequest(model=model_path, reranker=reranker_path, model_name=model_name, **load)
     if model_path or reranker_path:  # loaded as `cmteb-eval run` loads them
-        from .models.cache import EmbeddingCache
+        from .models.cache.store import EmbeddingCache
 
         loaded, _ = load_models(request, request.device, EmbeddingCache(cache_dir) if cache_dir else None, log=log)
         embedder, scorer = loaded.embedder, loaded.reranker
     if model is not None and model_path is None:
         embedder = _in_memory_embedder(model, model_name, identity, load)
         if cache_dir and hasattr(embedder, "cached"):
-            from .models.cache import EmbeddingCache
+            from .models.cache.store import EmbeddingCache
 
             embedder.cache = EmbeddingCache(cache_dir)
     if reranker is not None and reranker_path is None:

@@ -34,7 +34,7 @@ def minilm_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def minilm(minilm_dir):
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     return load_embedder(minilm_dir, model_name="sentence-transformers/all-MiniLM-L6-v2", batch_size=64)
 

@@ -4,7 +4,7 @@ Parity is checked in two parts that each fail only for a real defect (float nois
 between CPUs, so an end-to-end comparison of a threshold, k-means or classifier outcome on
 real embeddings can move without any defect):
 - identical inputs: a ``FrozenEmbedder`` (vectors computed once) goes to our evaluator and, via
-  ``cmteb_eval.models.mteb_bridge``, to mteb's; the scores must agree to 1e-9;
+  ``cmteb_eval.models.adapters.mteb_bridge``, to mteb's; the scores must agree to 1e-9;
 - identical embeddings: our encoder against sentence-transformers on the same texts, to 1e-5
   (measured: 1.3e-7), see ``assert_same_embeddings_as_sentence_transformers``.
 """
@@ -71,11 +71,11 @@ def mteb_split_scores(task_name: str, splits: dict[str, dict[str, list[Any]]], e
 def mteb_scores_of(model, task_name: str, splits: dict[str, dict[str, list[Any]]], eval_split: str,
                    subset: str = "default") -> dict[str, Any]:
     """mteb's scores for ``eval_split`` with ``model``: anything mteb evaluates, or one of our
-    embedders (a FrozenEmbedder too), handed over through cmteb_eval.models.mteb_bridge."""
+    embedders (a FrozenEmbedder too), handed over through cmteb_eval.models.adapters.mteb_bridge."""
     import mteb
 
     if not hasattr(model, "mteb_model_meta") and not hasattr(model, "model_card_data"):
-        from cmteb_eval.models.mteb_bridge import as_mteb_encoder
+        from cmteb_eval.models.adapters.mteb_bridge import as_mteb_encoder
 
         model = as_mteb_encoder(model, name="cmteb-eval/frozen")
     task = mteb_task_with_data(task_name, splits, eval_split, subset)

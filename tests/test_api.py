@@ -72,8 +72,8 @@ def test_a_weight_changed_in_place_gives_the_new_score(tiny_st, tmp_path):
 def test_in_memory_equals_the_folder_it_was_saved_to(tiny_st):
     """The same embeddings through SentenceTransformer.encode (in memory) and our own reading of the folder."""
     model, folder = tiny_st
-    from cmteb_eval.models.embedder import load_embedder
-    from cmteb_eval.models.in_memory import adapt_embedder
+    from cmteb_eval.models.encoders.embedder import load_embedder
+    from cmteb_eval.models.adapters.in_memory import adapt_embedder
 
     texts = ["what is panda?", "the cat sat on the mat", "hi", "今天天气很好"]
     ours = load_embedder(folder, device="cpu").encode(texts)
@@ -156,7 +156,7 @@ def test_in_memory_cross_encoder_reranks_as_the_reranker_option(tiny_st, tmp_pat
     cli = json.loads(written.read_text())["scores"]["test"][0]
     assert api.main_scores()["Tiny"]["test"] == cli["main_score"]
     assert api.metrics()["Tiny"]["test"] == {k: v for k, v in cli.items() if isinstance(v, float) and k != "main_score"}
-    from cmteb_eval.models.in_memory import cross_encoder_from
+    from cmteb_eval.models.adapters.in_memory import cross_encoder_from
 
     pairs = [("what is panda?", "panda"), ("the cat", "the cat sat on the mat"), ("hi", "panda " * 100)]
     raw = ce.predict(pairs, activation_fn=torch.nn.Identity())  # sentence-transformers' own raw scores
@@ -246,8 +246,8 @@ def test_the_embedding_cache_is_keyed_by_the_weights(tiny_st, tmp_path, monkeypa
 def test_our_own_loaded_models(tiny_st, tmp_path):
     """A model of ours (load_embedder, load_reranker, a ModelPair) is evaluated as it is, and gives what its
     folder gives."""
-    from cmteb_eval.models.cross_encoder import load_reranker
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+    from cmteb_eval.models.encoders.embedder import load_embedder
     from cmteb_eval.models.pair import ModelPair
 
     _, folder = tiny_st

@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from cmteb_eval.models.cache import EmbeddingCache, namespace_id, read_shard, CorruptShard
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.cache.store import EmbeddingCache, namespace_id, read_shard, CorruptShard
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE, QUERY, TEXT
 from cmteb_eval.tasks.registry import Registry
 
@@ -141,7 +141,7 @@ def test_cache_cli_info_and_clear(tiny_bert, tmp_path):
 
 
 def test_default_location_follows_the_environment(monkeypatch, tmp_path):
-    from cmteb_eval.models.cache import default_cache_dir
+    from cmteb_eval.models.cache.store import default_cache_dir
 
     monkeypatch.setenv("CMTEB_EVAL_CACHE", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"

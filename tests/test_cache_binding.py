@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from cmteb_eval.models.cache import EmbeddingCache, ForeignShard, namespace_id, read_shard, write_shard
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.cache.store import EmbeddingCache, ForeignShard, namespace_id, read_shard, write_shard
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE
 from mutation_helpers import cli, tiny_models
 from reliability_helpers import write_sts_task
@@ -91,7 +91,7 @@ def test_an_old_format_shard_is_a_miss_left_in_place(tmp_path, models):
     identity = embedder(a, None).cache_identity(PASSAGE, "")
     folder = root / "embeddings" / namespace_id(identity)
     folder.mkdir(parents=True)
-    from cmteb_eval.models.cache import text_hash
+    from cmteb_eval.models.cache.store import text_hash
 
     hashes = np.frombuffer(b"".join(text_hash(t) for t in TEXTS), np.uint8).reshape(-1, 32)
     vectors = np.ones((len(TEXTS), 32), np.float32)  # not this model's vectors

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cmteb_eval.models.cache import Namespace, text_hash
-from cmteb_eval.models.cache_index import ShardIndex, gather
+from cmteb_eval.models.cache.store import Namespace, text_hash
+from cmteb_eval.models.cache.index import ShardIndex, gather
 
 
 def hashes_of(texts):
@@ -13,7 +13,7 @@ def hashes_of(texts):
 
 
 def test_lookups_across_many_shards_return_each_texts_own_vector(tmp_path, monkeypatch):
-    import cmteb_eval.models.cache as cache
+    import cmteb_eval.models.cache.store as cache
 
     monkeypatch.setattr(cache, "SHARD_ROWS", 7)  # 100 texts in 15 shards
     namespace = Namespace(tmp_path / "ns", {"model": "synthetic"})

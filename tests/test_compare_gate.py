@@ -16,7 +16,7 @@ from scipy import stats
 
 from cmteb_eval.results import integrity
 from cmteb_eval.cli import main
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.tasks.registry import Registry
 from cmteb_eval.run.runner import run_tasks
 

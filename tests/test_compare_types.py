@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cmteb_eval.cli import main
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.run.runner import run_tasks
 from cmteb_eval.tasks.items import item_format
 from cmteb_eval.tasks.registry import Registry

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cmteb_eval.errors import WrongModelKindError
-from cmteb_eval.models.cross_encoder import load_reranker
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.evaluators.base import RunOptions
 from cmteb_eval.models.pair import ModelPair
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cmteb_eval.errors import ModelLoadError, WrongModelKindError
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE, QUERY, TEXT
 from cmteb_eval.tasks.registry import Registry
 

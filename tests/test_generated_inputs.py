@@ -20,7 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cmteb_eval.run import resume
-from cmteb_eval.models.cache import EmbeddingCache, namespace_id, text_hash
+from cmteb_eval.models.cache.store import EmbeddingCache, namespace_id, text_hash
 from cmteb_eval.errors import UserError
 from cmteb_eval.results.items import items_problem
 from cmteb_eval.results.read import read_result
@@ -360,7 +360,7 @@ def damage_one(folders, action, number, blob):
     elif action == "empty file":
         (folders["a"] / f"{number + 2:064x}.npz").write_bytes(b"")
     elif action == "swap key into a" and shard is not None and shard.is_file():
-        from cmteb_eval.models.cache import namespace_key
+        from cmteb_eval.models.cache.store import namespace_key
 
         with np.load(shard) as data:
             hashes, vectors = data["hashes"], data["vectors"]
@@ -416,8 +416,8 @@ def test_cache_sweep(tmp_path_factory, actions):
 
 @pytest.fixture(scope="module")
 def base_models(tmp_path_factory):
-    from cmteb_eval.models.cross_encoder import load_reranker
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     root = tmp_path_factory.mktemp("models")
     embedder = write_tiny_bert(root / "embedder", seed=4, initializer_range=0.2)
@@ -431,8 +431,8 @@ def base_models(tmp_path_factory):
 def _outputs(kind, folder, backend, seed):
     import torch
 
-    from cmteb_eval.models.cross_encoder import load_reranker
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     torch.manual_seed(seed)  # a weight initialised at random would differ between the two loads
     if kind == "embedder":
@@ -447,7 +447,7 @@ SAME_NUMBERS = ("no change", "an extra unrelated file", "drop the pooler", "add 
 
 def model_files(folder):
     """The bytes of every file that makes a model's numbers (config, weights, code, tokenizer)."""
-    from cmteb_eval.models.fingerprint import TOKENIZER_EXTRA_FILES, TOKENIZER_FILES
+    from cmteb_eval.models.identity.fingerprint import TOKENIZER_EXTRA_FILES, TOKENIZER_FILES
 
     names = {"config.json", *TOKENIZER_FILES, *TOKENIZER_EXTRA_FILES}
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and (

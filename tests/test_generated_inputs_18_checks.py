@@ -192,7 +192,7 @@ test_name_lengths, test_name_lengths_wide = both(name=long_names, split=long_nam
 
 
 def _special(tmp_path_factory, where, kind) -> None:
-    from cmteb_eval.models.cache import EmbeddingCache
+    from cmteb_eval.models.cache.store import EmbeddingCache
 
     COUNTS["special files"] += 1
     folder = tmp_path_factory.mktemp("special")
@@ -242,7 +242,7 @@ test_special_files, test_special_files_wide = both(where=st.sampled_from(["data"
 def _max_length(value, positions, model_type, explicit) -> None:
     from types import SimpleNamespace
 
-    from cmteb_eval.models.settings import MAX_TOKENS_WITHOUT_POSITIONS, fit_max_length, usable_positions
+    from cmteb_eval.models.identity.settings import MAX_TOKENS_WITHOUT_POSITIONS, fit_max_length, usable_positions
 
     COUNTS["max length"] += 1
     config = SimpleNamespace(max_position_embeddings=positions, model_type=model_type, pad_token_id=1)
@@ -263,7 +263,7 @@ test_max_length, test_max_length_wide = both(
 
 
 def _device(name) -> None:
-    from cmteb_eval.models.runtime import check_device
+    from cmteb_eval.models.encoders.runtime import check_device
 
     COUNTS["devices"] += 1
     try:

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from cmteb_eval.errors import UserError
-from cmteb_eval.models import lean_encoder
-from cmteb_eval.models.backends import resolve_backend
-from cmteb_eval.models.embedder import load_embedder
-from cmteb_eval.models.lean_encoder import LeanEncoder, unsupported_reason
+from cmteb_eval.models.encoders import lean_encoder
+from cmteb_eval.models.encoders.backends import resolve_backend
+from cmteb_eval.models.encoders.embedder import load_embedder
+from cmteb_eval.models.encoders.lean_encoder import LeanEncoder, unsupported_reason
 
 
 def random_batch(vocab: int, pad_id: int, lengths: list[int], seed: int = 0):
@@ -98,8 +98,8 @@ def test_a_warm_cache_run_needs_neither_torch_nor_transformers(tiny_bert, tmp_pa
 
     code = f"""
 import sys
-from cmteb_eval.models.cache import EmbeddingCache
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.cache.store import EmbeddingCache
+from cmteb_eval.models.encoders.embedder import load_embedder
 texts = ["the cat sat on the mat", "hi", "今天天气很好"]
 model = load_embedder({str(tiny_bert)!r}, model_name="BAAI/bge-base-zh-v1.5", device="cpu",
                       cache=EmbeddingCache({str(tmp_path)!r}))

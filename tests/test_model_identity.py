@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from cmteb_eval.errors import ModelLoadError
-from cmteb_eval.models import fingerprint
-from cmteb_eval.models.cross_encoder import load_reranker
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.identity import fingerprint
+from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE
 from conftest import write_tiny_bert
 from mutation_helpers import cli, copy_model, edit_config, save_tensors, tensors, write_wide_bert

@@ -110,7 +110,7 @@ def test_reranking_rows_and_mteb2_layout_agree(tmp_path):
 
 def test_identical_texts_are_encoded_once(tmp_path, tiny_bert):
     from cmteb_eval.evaluators import reranking
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     write(tmp_path / "T2Reranking" / "dev.jsonl", [
         {"query": "the cat", "positive": ["mat", "a cat"], "negative": ["dog", "mat"]},

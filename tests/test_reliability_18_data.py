@@ -221,7 +221,7 @@ def test_a_fifo_in_the_output_folder_is_set_aside_not_waited_on(tmp_path):
 
 
 def test_a_fifo_named_like_a_cache_shard_is_skipped(tmp_path):
-    from cmteb_eval.models.cache import EmbeddingCache
+    from cmteb_eval.models.cache.store import EmbeddingCache
 
     namespace = EmbeddingCache(tmp_path).namespace({"model": "x"})
     namespace.folder.mkdir(parents=True)

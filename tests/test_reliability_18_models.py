@@ -19,7 +19,7 @@ from helpers_18 import tiny_bert_with_vocab, write_card, write_jsonl
 
 
 def _unusable_cache(tmp_path, kind, monkeypatch):
-    import cmteb_eval.models.cache as cache_module
+    import cmteb_eval.models.cache.store as cache_module
 
     root = tmp_path / "cache"
     if kind == "a file":
@@ -52,8 +52,8 @@ def test_an_unusable_cache_falls_back_to_running_without_it(tmp_path, tiny_bert,
 
 
 def test_a_folder_named_like_a_shard_does_not_break_the_cache(tmp_path, tiny_bert):
-    from cmteb_eval.models.cache import EmbeddingCache
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.cache.store import EmbeddingCache
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     cache = EmbeddingCache(tmp_path / "cache")
     embedder = load_embedder(tiny_bert, pooling="cls", cache=cache)
@@ -100,7 +100,7 @@ def test_a_max_length_that_leaves_no_room_for_text_is_refused(tmp_path, capsys):
 def test_a_device_that_is_not_there_is_refused_before_loading(tiny_bert, tmp_path, capsys, monkeypatch, device):
     import torch
 
-    from cmteb_eval.models import loading
+    from cmteb_eval.models.identity import loading
 
     if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 7:
         pytest.skip("this machine has that GPU")
@@ -116,8 +116,8 @@ def test_a_device_that_is_not_there_is_refused_before_loading(tiny_bert, tmp_pat
 
 
 def test_a_remote_code_model_fails_naming_trust_remote_code(tmp_path, tiny_bert):
-    from cmteb_eval.models import loading
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.identity import loading
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     folder = tmp_path / "custom"
     shutil.copytree(tiny_bert, folder)
@@ -131,7 +131,7 @@ def test_a_remote_code_model_fails_naming_trust_remote_code(tmp_path, tiny_bert)
 
 
 def test_a_token_id_outside_the_vocabulary_is_a_clear_error(tmp_path):
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     folder = tiny_bert_with_vocab(tmp_path / "mismatched")
     with (folder / "vocab.txt").open("a", encoding="utf-8") as handle:

@@ -92,7 +92,7 @@ def test_ocnli_cosine_ap_equals_mteb(minilm, minilm_dir, shared):
 
 
 def test_our_embedder_handed_to_mteb_gives_our_scores(minilm, shared):
-    """mteb's own STS evaluator, fed our adapter (through cmteb_eval.models.mteb_bridge) with the same
+    """mteb's own STS evaluator, fed our adapter (through cmteb_eval.models.adapters.mteb_bridge) with the same
     embeddings, computes the score our evaluator computes; identical pairs tie on both sides."""
     from dataclasses import replace
 

@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from cmteb_eval.errors import EmbeddingError, UserError
-from cmteb_eval.models import runtime
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders import runtime
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE
 
 TEXTS = ["the cat sat on the mat", "hi", "what is panda? the giant panda is a bear species of china",

@@ -15,7 +15,7 @@ import pytest
 from conftest import write_tiny_bert
 
 from cmteb_eval.errors import ModelLoadError, UserError, WrongModelKindError
-from cmteb_eval.models.embedder import load_embedder
+from cmteb_eval.models.encoders.embedder import load_embedder
 from cmteb_eval.models.protocol import PASSAGE, QUERY, TEXT
 
 st = pytest.importorskip("sentence_transformers")
@@ -309,7 +309,7 @@ def test_do_lower_case_of_an_old_save_on_a_cased_tokenizer(bert, tmp_path):
 def test_a_cross_encoder_folder_keeps_its_saved_max_length(tmp_path):
     """CrossEncoder(p, max_length=32).save(q) writes model_max_length 32 into tokenizer_config.json: the reranker
     truncates there too (not at the position limit), so its raw scores are sentence-transformers' own."""
-    from cmteb_eval.models.cross_encoder import load_reranker
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
 
     saved = tmp_path / "ce-32"
     st.CrossEncoder(str(write_tiny_bert(tmp_path / "ce", classifier=True, initializer_range=0.15)),

@@ -190,8 +190,8 @@ def test_the_hub_id_of_the_packaged_model_offline_uses_the_packaged_copy(tmp_pat
 
 
 def test_cache_info_names_local_models(tmp_path, tiny_bert, capsys):
-    from cmteb_eval.models.cache import EmbeddingCache
-    from cmteb_eval.models.embedder import load_embedder
+    from cmteb_eval.models.cache.store import EmbeddingCache
+    from cmteb_eval.models.encoders.embedder import load_embedder
 
     cache = EmbeddingCache(tmp_path / "c")
     load_embedder(tiny_bert, pooling="cls", cache=cache).encode(["hi", "the cat"])

@@ -150,7 +150,7 @@ def test_progress_modes():
 
 
 def test_chunk_writer_stores_full_chunks_and_never_a_non_finite_row(monkeypatch):
-    from cmteb_eval.models.cache_fill import ChunkWriter
+    from cmteb_eval.models.cache.fill import ChunkWriter
 
     stored = []
 
@@ -172,7 +172,7 @@ def test_chunk_writer_stores_full_chunks_and_never_a_non_finite_row(monkeypatch)
 def test_search_and_cross_encoder_scoring_show_progress_and_count_scoring_time(tiny_reranker, capsys, monkeypatch):
     from cmteb_eval.evaluators.search import exact_search
     from cmteb_eval.models import progress
-    from cmteb_eval.models.cross_encoder import load_reranker
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
 
     monkeypatch.setenv("CMTEB_EVAL_LOG_INTERVAL", "0")
     progress.configure(mode="log")

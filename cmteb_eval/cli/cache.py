@@ -12,7 +12,7 @@ def add_parser(commands) -> None:
 
 
 def command_cache(args: argparse.Namespace) -> int:
-    from ..models.cache import EmbeddingCache
+    from ..models.cache.store import EmbeddingCache
 
     cache = EmbeddingCache(args.cache_dir)
     if args.action == "clear":

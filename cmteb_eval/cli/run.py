@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..models.backends import BACKENDS
-from ..models.settings import POOLING_MODES
+from ..models.encoders.backends import BACKENDS
+from ..models.identity.settings import POOLING_MODES
 from ..tasks.types import TYPES
 from .args import check_positive, split_names
 
@@ -94,7 +94,7 @@ def model_request(args: argparse.Namespace):
 
 def command_run(args: argparse.Namespace) -> int:
     from ..evaluators.base import RunOptions
-    from ..models.cache import EmbeddingCache
+    from ..models.cache.store import EmbeddingCache
     from ..models.distributed import init_from_env
     from ..run.resume import check_output_dir
     from ..run.runner import run_tasks
@@ -112,7 +112,7 @@ def command_run(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir or (DEMO_OUTPUT_DIR if demo else "results"))
     check_output_dir(output_dir)
     if args.device != "auto":  # before any model file is read
-        from ..models.runtime import check_device
+        from ..models.encoders.runtime import check_device
 
         check_device(args.device)
     shard, device = init_from_env(args.device)  # joins the process group under torchrun

@@ -1,13 +1,24 @@
-"""Layer 3, models: embedders and cross-encoders behind the small Protocols of ``protocol.py``.
-``loading.py`` finds and loads a model's files, ``settings.py`` works out how it must be run,
-``fingerprint.py`` identifies it by its bytes; ``st_folder.py`` reads a sentence-transformers folder's
-modules as sentence-transformers does and ``st_head.py`` runs its modules after pooling (Dense, LayerNorm,
-Normalize); ``in_memory.py`` adapts models given as Python objects (SentenceTransformer, CrossEncoder,
-mteb encoders, anything with ``encode``); ``embedder.py`` and ``cross_encoder.py`` are the
-adapters, with ``pooling.py`` (token sequences to vectors), ``vectors.py`` (distinct inputs once,
-finite outputs), ``runtime.py`` (device, threads, batches), ``precision.py`` (float32 retry),
-``backends.py`` with ``lean_encoder.py`` and ``onnx_backend.py`` (the forward pass), ``cache.py``
-(the embedding cache; ``cache_index.py``, where its vectors are) with ``cache_fill.py`` (filling it chunk by chunk as encoding goes), ``progress.py``
-(progress bars or log lines, and the task's timing meter), ``distributed.py`` (torchrun sharding), ``pair.py`` (what a run evaluates)
-and ``mteb_bridge.py`` (our embedders handed to mteb).
+"""Layer 3, models: what a run evaluates, by concern. Each sub-package owns one concern and may
+import the modules of this folder and the sub-packages listed before it, never a later one and
+never a sibling's private (``_``-prefixed) names.
+
+Modules here (imported by every sub-package): ``protocol.py`` (the small Protocols a model
+satisfies), ``pair.py`` (what a run evaluates: an embedder and/or a reranker), ``vectors.py``
+(distinct inputs once, finite outputs), ``progress.py`` (progress bars or log lines, the task's
+timing meter), ``distributed.py`` (torchrun sharding).
+
+Sub-packages, in import order:
+
+- ``identity/``: what a model is: finding and loading its files (``loading.py``), how it must be
+  run (``settings.py``, with the known model cards as data in ``model_cards.toml``), its identity
+  by its bytes (``fingerprint.py``), sentence-transformers folders read as data (``st_folder.py``).
+- ``cache/``: the embedding cache (``store.py``; ``index.py``, where its vectors are;
+  ``fill.py``, filling it chunk by chunk as encoding goes).
+- ``encoders/``: how texts become vectors: the embedder adapter (``embedder.py``), pooling,
+  sentence-transformers heads (``st_head.py``), device and batches (``runtime.py``), the float32
+  retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
+  ``onnx_backend.py``).
+- ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``).
+- ``adapters/``: models handed to us as Python objects (``in_memory.py``) and our embedders handed
+  to mteb (``mteb_bridge.py``).
 """

@@ -20,7 +20,7 @@ from ..errors import EmbeddingError, TaskCardError, UserError
 from ..evaluators.base import RunOptions, SplitResult, evaluator_for
 from ..models.pair import ModelPair
 from ..models.progress import METER, duration
-from ..models.precision import Fp32Fallback, can_retry
+from ..models.encoders.precision import Fp32Fallback, can_retry
 from ..results.naming import model_folder, result_file
 from ..results.owner import check_owner, model_identity
 from ..results.write import ResultWriteError, write_result

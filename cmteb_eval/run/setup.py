@@ -81,7 +81,7 @@ class ModelRequest:
 
 def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None):
     """The request's embedder, and the name it is known by."""
-    from ..models.embedder import load_embedder
+    from ..models.encoders.embedder import load_embedder
 
     model, name = request.embedder_source()
     embedder = load_embedder(model, model_name=name, revision=request.revision, device=device, dtype=request.dtype,
@@ -96,7 +96,7 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
 def _is_cross_encoder_folder(model: str) -> bool:
     """A local folder of a sequence-classification model (a sentence-transformers CrossEncoder or a plain
     one): what ``--model`` gives is then the reranker."""
-    from ..models import loading
+    from ..models.identity import loading
 
     try:
         folder = loading.local_folder(model)
@@ -125,7 +125,7 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
     if request.reranker:
-        from ..models.cross_encoder import load_reranker
+        from ..models.rerankers.cross_encoder import load_reranker
 
         reranker = load_reranker(request.reranker, device=request.device, dtype=request.dtype,
                                  batch_size=request.batch_size or 32,

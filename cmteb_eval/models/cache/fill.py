@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from . import progress
-from .cache import Namespace
+from .. import progress
+from .store import Namespace
 
 CHUNK_ROWS = 10_000  # vectors written to the cache as one shard while encoding goes on
 CHUNK_SECONDS = 60.0  # ... or after this long, whichever comes first

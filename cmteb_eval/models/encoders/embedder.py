@@ -24,16 +24,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tasks.card import TaskSpec
-from . import backends, loading, progress, runtime
-from .cache_fill import cached_encode, current_sink
-from .fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
+from ...tasks.card import TaskSpec
+from . import backends
+from ..identity import loading
+from .. import progress
+from . import runtime
+from ..cache.fill import cached_encode, current_sink
+from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
 from .pooling import encode_tokens
-from .protocol import PASSAGE, QUERY, TEXT
-from .settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
-from .st_folder import read_st_folder
+from ..protocol import PASSAGE, QUERY, TEXT
+from ..identity.settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
+from ..identity.st_folder import read_st_folder
 from .st_head import build_head, output_dimension
-from .vectors import distinct, refuse_non_finite
+from ..vectors import distinct, refuse_non_finite
 
 PLAN_MIN_TEXTS = 100  # an encode call of this many texts or more says how many, and their tokens
 SMALL_MAX_LENGTH = 8  # a --max-length this small is checked against the tokenizer's special tokens

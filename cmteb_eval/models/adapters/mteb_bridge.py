@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tasks.types import TYPES
-from .protocol import PASSAGE, QUERY, TEXT, Embedder
+from ...tasks.types import TYPES
+from ..protocol import PASSAGE, QUERY, TEXT, Embedder
 
 
 class _TaskView:

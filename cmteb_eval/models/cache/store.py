@@ -41,8 +41,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..files import open_regular
-from .cache_index import ShardIndex, gather
+from ...files import open_regular
+from .index import ShardIndex, gather
 
 FORMAT_VERSION = 2  # 2: the namespace key is inside every shard
 SHARD_ROWS = 50_000  # rows per shard file: bounds the size of one write

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelLoadError, WrongModelKindError
+from ...errors import ModelLoadError, WrongModelKindError
 
 RUN = ("Transformer", "Pooling", "Dense", "Normalize", "LayerNorm", "Dropout")
 # ST <= 5.3 Pooling booleans, in the order ST concatenates their vectors

@@ -8,7 +8,7 @@ import importlib
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ModelLoadError
+from ...errors import ModelLoadError
 
 FIX = "Evaluate it with sentence-transformers itself, or save it without that module."
 

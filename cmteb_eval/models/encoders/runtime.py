@@ -135,7 +135,7 @@ class BatchPlan:
 def check_device(device: str) -> str:
     """``device`` when torch can run on it here; else a UserError before any model is loaded
     (``tpu``, a typo, ``cuda`` on a machine or torch build without CUDA, ``cuda:3`` of two GPUs)."""
-    from ..errors import UserError
+    from ...errors import UserError
 
     if device == "cpu":
         return device
@@ -193,7 +193,7 @@ def pick_dtype(dtype: str | None, device: str) -> str:
     """``auto`` is float16 on a GPU and float32 on CPU."""
     if dtype and dtype != "auto":
         if dtype not in ("float32", "float16", "bfloat16"):
-            from ..errors import UserError
+            from ...errors import UserError
 
             raise UserError(f"Unknown dtype {dtype!r}.", "Use float32, float16, bfloat16 or auto.")
         return dtype

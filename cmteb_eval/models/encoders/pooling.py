@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import EmbeddingError
+from ...errors import EmbeddingError
 from .runtime import BatchPlan
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelLoadError
+from ...errors import ModelLoadError
 from .st_folder import ST_POOLING_MODES, StFolder, instructions, tokenizer_max_length
 
 POOLING_MODES = ST_POOLING_MODES  # cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ...errors import ModelLoadError
 
 GRAPH_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 

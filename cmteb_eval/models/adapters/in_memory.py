@@ -26,11 +26,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import UserError, WrongModelKindError
-from ..tasks.aliases import mteb_name, mteb_subset
-from .cache_fill import cached_encode
-from .protocol import PASSAGE, QUERY, TEXT
-from .vectors import distinct, refuse_non_finite
+from ...errors import UserError, WrongModelKindError
+from ...tasks.aliases import mteb_name, mteb_subset
+from ..cache.fill import cached_encode
+from ..protocol import PASSAGE, QUERY, TEXT
+from ..vectors import distinct, refuse_non_finite
 
 
 def class_name(obj: Any) -> str:
@@ -254,7 +254,7 @@ class MtebEncoderEmbedder(InMemoryEmbedder):
 
 def cross_encoder_from(ce: Any, name: str, identity: str | None = None, batch_size: int = 32, sigmoid: bool = False):
     """Our CrossEncoderReranker on a sentence-transformers CrossEncoder's model and tokenizer."""
-    from .cross_encoder import CrossEncoderReranker
+    from ..rerankers.cross_encoder import CrossEncoderReranker
 
     labels = getattr(ce, "num_labels", 1)
     prompts = {k: v for k, v in (getattr(ce, "prompts", None) or {}).items() if v}

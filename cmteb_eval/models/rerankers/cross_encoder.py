@@ -17,14 +17,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import WrongModelKindError
-from ..tasks.card import TaskSpec
-from . import loading, progress
-from .fingerprint import local_fingerprints
-from .runtime import pick_device, pick_dtype
-from .settings import check_room_for_text, find_known_model, fit_max_length
-from .st_folder import tokenizer_max_length
-from .vectors import distinct, refuse_non_finite
+from ...errors import WrongModelKindError
+from ...tasks.card import TaskSpec
+from ..identity import loading
+from .. import progress
+from ..identity.fingerprint import local_fingerprints
+from ..encoders.runtime import pick_device, pick_dtype
+from ..identity.settings import check_room_for_text, find_known_model, fit_max_length
+from ..identity.st_folder import tokenizer_max_length
+from ..vectors import distinct, refuse_non_finite
 
 
 def refuse_non_cross_encoder(model: str, config: Any) -> None:

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..data.offline import hub_offline
-from ..errors import ModelLoadError, WrongModelKindError
+from ...data.offline import hub_offline
+from ...errors import ModelLoadError, WrongModelKindError
 
 from .fingerprint import TOKENIZER_FILES, WEIGHT_FILES, onnx_files, regular_stat, weight_files
 from .fingerprint import tokenizer_fingerprint, weights_fingerprint  # noqa: F401  (the model's identity)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import EmbeddingError, UserError
+from ...errors import EmbeddingError, UserError
 from .lean_encoder import config_unsupported_reason
 
 BACKENDS = ("auto", "lean", "torch", "onnx")

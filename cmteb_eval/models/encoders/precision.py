@@ -36,7 +36,7 @@ def fp32_twin(embedder: Any) -> Any:
     import torch
     from transformers import AutoModel
 
-    from . import loading
+    from ..identity import loading
 
     twin = copy.copy(embedder)
     twin.dtype = "float32"

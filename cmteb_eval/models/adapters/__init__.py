@@ -1,0 +1,4 @@
+"""Models handed to us as Python objects (``in_memory.py``: SentenceTransformer, CrossEncoder,
+mteb encoders, anything with ``encode``) and our embedders handed to mteb (``mteb_bridge.py``).
+May import every other models sub-package.
+"""

@@ -1,0 +1,4 @@
+"""The embedding cache: ``store.py`` (checksummed shards under a namespace key), ``index.py``
+(16 bytes per text: where its vector is) and ``fill.py`` (shards written as encoding goes).
+Imports nothing of the other models sub-packages; encoders and adapters import it.
+"""
