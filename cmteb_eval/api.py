@@ -6,9 +6,9 @@
 
 ``model``: a ``SentenceTransformer``, a sentence-transformers ``CrossEncoder`` (evaluated as the
 reranker), an mteb encoder, one of our loaded models, a model folder or hub id, or any object with
-``encode(list[str]) -> array`` (``models/in_memory.py``); ``reranker=``: a cross-encoder that reranks
-the model's results (retrieve, then rerank). Task names may be ours or mteb's, benchmark names too
-(``tasks/selection.py``, through ``tasks/aliases.py``).
+``encode(list[str]) -> array`` (``models/adapters/in_memory.py``, through ``run/objects.py``);
+``reranker=``: a cross-encoder that reranks the model's results (retrieve, then rerank). Task names
+may be ours or mteb's, benchmark names too (``tasks/selection.py``, through ``tasks/aliases.py``).
 
 Never a stale result: each call identifies the model anew by a SHA-256 of its weights in memory
 (or by ``identity=``, which the caller must change when the weights change). With ``output_dir``,
@@ -16,140 +16,29 @@ results are written as ``cmteb-eval run`` writes them, and a task already done w
 configuration (model identity included) is kept, not recomputed; a model with no identity (no
 weights we can read, no ``identity=``) is always recomputed. With ``cache_dir=`` the embedding
 cache is used, keyed by that identity (a SentenceTransformer in memory, or a model given by
-folder or hub id); without an identity, never.
+folder or hub id); without an identity, never. The tasks run in ``cmteb-eval run``'s own loop
+(``run/runner.py``), so the files written and the rules of a run are the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import UserError
-from .evaluators.base import RunOptions, SplitResult
-from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
-from .models.pair import ModelPair
-from .results.naming import model_folder, result_file, safe_name
-from .results.owner import check_owner, model_identity
-from .results.write import write_result
-from .run import resume
-from .run.config import model_info, run_config
-from .run.runner import evaluate_task
-from .run.setup import ModelRequest, load_models
-from .tasks.selection import select_by_any_name
-from .tasks.card import TaskSpec
+from .evaluators.base import RunOptions
+from .run.resume import check_output_dir
+from .run.objects import models_from_objects
+from .run.runner import RunSummary as Results  # what evaluate returns: main_scores(), save() ...
+from .run.runner import run_tasks
+from .run.setup import ModelRequest
 from .tasks.registry import Registry
+from .tasks.selection import select_by_any_name
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
                 "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
-
-
-@dataclass
-class TaskResult:
-    spec: TaskSpec
-    splits: dict[str, SplitResult]
-    info: dict[str, Any]
-    config: dict[str, Any]
-    elapsed: float
-    path: Path | None = None  # the result file, when written
-    reused: bool = False  # read back from output_dir (same configuration), not recomputed
-
-
-@dataclass
-class Results:
-    """What ``evaluate`` returns: per task and split, the scores (fractions) and how they were made."""
-
-    model_name: str
-    tasks: list[TaskResult] = field(default_factory=list)
-
-    def main_scores(self) -> dict[str, dict[str, float]]:
-        """{task: {split: main score}}."""
-        return {t.spec.name: {split: r.scores[t.spec.main_metric] for split, r in t.splits.items()}
-                for t in self.tasks}
-
-    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
-        """{task: {split: {metric: value}}}: every metric the task's type reports."""
-        return {t.spec.name: {split: dict(r.scores) for split, r in t.splits.items()} for t in self.tasks}
-
-    def __getitem__(self, task: str) -> dict[str, dict[str, float]]:
-        return self.metrics()[task]
-
-    def to_dataframe(self):
-        """One row per task, split and metric (pandas)."""
-        import pandas as pd
-
-        rows = [{"model": self.model_name, "task": t.spec.name, "type": t.spec.type, "split": split,
-                 "metric": metric, "value": value, "main": metric == t.spec.main_metric}
-                for t in self.tasks for split, r in t.splits.items() for metric, value in r.scores.items()]
-        return pd.DataFrame(rows, columns=["model", "task", "type", "split", "metric", "value", "main"])
-
-    def save(self, output_dir: str | Path) -> list[Path]:
-        """Write the result files ``cmteb-eval run`` writes (``<dir>/<model>/<revision>/<Task>.json``,
-        model_meta.json and the per-item files)."""
-        output_dir = Path(output_dir)
-        if self.tasks:
-            folder = model_folder(output_dir, self.model_name, self.tasks[0].info)
-            check_owner(folder, model_identity(self.tasks[0].info), self.model_name)
-        return [write_result(output_dir, self.model_name, t.spec, t.splits, t.info, t.elapsed, t.config)
-                for t in self.tasks]
-
-
-def _models(model: Any, reranker: Any, model_name: str | None, identity: str | None,
-            reranker_identity: str | None, load: dict[str, Any], cache_dir: str | None,
-            log: Callable[[str], Any]) -> tuple[ModelPair, str, bool]:
-    """The pair to evaluate, its results name, and whether every model in it has an identity."""
-    if model is None and reranker is None:
-        raise UserError("evaluate() was given no model.", "Pass model= (and/or reranker=).")
-    if isinstance(model, ModelPair) and reranker is None:  # ours: an embedder and/or a cross-encoder
-        model, reranker = model.embedder, model.reranker
-    is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
-    if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
-        model, reranker, reranker_identity = None, model, identity
-    model_path = str(model) if isinstance(model, (str, Path)) else None
-    reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None
-    embedder = scorer = None
-    request = ModelRequest(model=model_path, reranker=reranker_path, model_name=model_name, **load)
-    if model_path or reranker_path:  # loaded as `cmteb-eval run` loads them
-        from .models.cache.store import EmbeddingCache
-
-        loaded, _ = load_models(request, request.device, EmbeddingCache(cache_dir) if cache_dir else None, log=log)
-        embedder, scorer = loaded.embedder, loaded.reranker
-    if model is not None and model_path is None:
-        embedder = _in_memory_embedder(model, model_name, identity, load)
-        if cache_dir and hasattr(embedder, "cached"):
-            from .models.cache.store import EmbeddingCache
-
-            embedder.cache = EmbeddingCache(cache_dir)
-    if reranker is not None and reranker_path is None:
-        scorer = _in_memory_reranker(reranker, reranker_identity, load)
-    first = (request.embedder_source()[1] if model_path else getattr(embedder, "name", None)
-             or type(model).__name__) if embedder is not None else None
-    second = reranker_path or getattr(scorer, "model_id", None)
-    name = model_name or (second if first is None else first if scorer is None
-                          else f"{safe_name(first)}__rerank__{safe_name(second)}")
-    # our adapters of objects in memory say whether they have an identity; models loaded from files have one
-    stable = all(getattr(m, "stable", True) for m in (embedder, scorer) if m is not None)
-    return ModelPair(embedder, scorer), str(name), stable
-
-
-def _in_memory_embedder(model: Any, model_name: str | None, identity: str | None, load: dict[str, Any]):
-    if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
-        return model
-    name = model_name or f"in-memory-{type(model).__name__}"
-    return adapt_embedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True))
-
-
-def _in_memory_reranker(reranker: Any, identity: str | None, load: dict[str, Any]):
-    if hasattr(reranker, "score_pairs") and hasattr(reranker, "describe"):  # one of ours
-        return reranker
-    if not is_st_cross_encoder(reranker):
-        raise UserError(f"reranker= takes a sentence-transformers CrossEncoder, one of our rerankers, or a folder or "
-                        f"hub id; got {type(reranker).__name__}.", "Pass a CrossEncoder.")
-    return cross_encoder_from(reranker, f"in-memory-{type(reranker).__name__}", identity,
-                              load.get("batch_size") or 32, load.get("sigmoid", False))
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),
@@ -159,7 +48,8 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
              **run_options: Any) -> Results:
     """Evaluate ``model`` (and ``reranker``) on ``tasks``; see the module docstring. ``run_options``:
     the run's options (protocol, top_k, rerank_top_k) and, for models given by folder or hub id, how
-    to load them (as ``cmteb-eval run``'s options: device, dtype, batch_size, pooling, max_length, ...)."""
+    to load them (as ``cmteb-eval run``'s options: device, dtype, batch_size, pooling, max_length, ...).
+    The tasks run in ``cmteb-eval run``'s loop (``run/runner.py``); a task's error is raised."""
     unknown = sorted(set(run_options) - set(RUN_OPTIONS) - set(LOAD_OPTIONS))
     if unknown:
         raise UserError(f"evaluate() got unknown option(s) {', '.join(unknown)}.",
@@ -168,34 +58,11 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
         raise UserError("evaluate() needs a list of task or benchmark names.", "Pass tasks=['STSB', ...].")
     log = log or (lambda line: None)
     options = RunOptions(**{k: v for k, v in run_options.items() if k in RUN_OPTIONS})
-    load = {k: v for k, v in run_options.items() if k in LOAD_OPTIONS}
+    request = ModelRequest(model_name=model_name, **{k: v for k, v in run_options.items() if k in LOAD_OPTIONS})
     specs = select_by_any_name(Registry.load(list(task_files)), tasks)
-    pair, name, stable = _models(model, reranker, model_name, identity, reranker_identity, load, cache_dir, log)
-    results = Results(name)
     out = Path(output_dir) if output_dir is not None else None
     if out is not None:
-        resume.check_output_dir(out)
-        check_owner(model_folder(out, name, pair.describe(None)), model_identity(pair.describe(None)), name)
-    for spec in specs:
-        started = time.perf_counter()
-        info = model_info(pair, options, spec)
-        config = run_config(spec, info, data_dirs)
-        path = result_file(out, name, spec, info) if out is not None else None
-        previous = resume.previous_result(path, spec, config, overwrite or not stable, log) \
-            if path is not None else None
-        if previous is not None:
-            splits = {split: SplitResult(scores={k: v for k, v in entries[0].items()
-                                                 if isinstance(v, float) and k != "main_score"},
-                                         source=str(path), protocol=config["protocol"])
-                      for split, entries in previous.payload["scores"].items()}
-            results.tasks.append(TaskResult(spec, splits, info, config, 0.0, path, reused=True))
-            continue
-        splits = evaluate_task(spec, pair, data_dirs, options)
-        if pair.dimension is not None:
-            info = {**info, "embedding_dimension": pair.dimension}
-        elapsed = time.perf_counter() - started
-        task = TaskResult(spec, splits, info, config, elapsed)
-        if out is not None:
-            task.path = write_result(out, name, spec, splits, info, elapsed, config)
-        results.tasks.append(task)
-    return results
+        check_output_dir(out)  # before the model loads
+    models, name = models_from_objects(model, reranker, request, identity, reranker_identity, cache_dir, log)
+    return run_tasks(models, name, specs, data_dirs, out, log, options=options, overwrite=overwrite,
+                     raise_errors=True)

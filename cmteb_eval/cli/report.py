@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 
 from ..errors import UserError
 from ..report.outputs import check_target, emit, write_text
@@ -99,45 +100,51 @@ def _registry(task_files=()):
     return Registry.load(task_files)
 
 
-_SOURCES = {"results_repo": None, "revision": None}  # the command's --results-repo and --revision
+@dataclass(frozen=True)
+class Sources:
+    """Where published:NAME and a model folder's revision are read from: the command's
+    ``--results-repo`` and ``--revision``, handed to each loader."""
+
+    results_repo: str | None = None
+    revision: str | None = None
+
+    @classmethod
+    def of(cls, args) -> "Sources":
+        return cls(getattr(args, "results_repo", None), getattr(args, "revision", None))
 
 
-def _use_sources(args) -> None:
-    _SOURCES.update(results_repo=getattr(args, "results_repo", None), revision=getattr(args, "revision", None))
-
-
-def _published(name, registry):
+def _published(name, registry, sources: Sources):
     from ..report.published import published_model
     from ..report.results_repo import repo_model
 
-    if _SOURCES["results_repo"]:
-        return repo_model(_SOURCES["results_repo"], str(name), registry, _SOURCES["revision"])
+    if sources.results_repo:
+        return repo_model(sources.results_repo, str(name), registry, sources.revision)
     return published_model(str(name), registry)
 
 
-def _load_models(paths, registry, published=None):
+def _load_models(paths, registry, sources: Sources, published=None):
     from ..report.published import PUBLISHED_PREFIX, all_published_models
     from ..report.scores import load_path
 
     models = []
     for path in paths:
         if str(path).startswith(PUBLISHED_PREFIX):
-            models.append(_published(path, registry))
+            models.append(_published(path, registry, sources))
         else:
-            models.extend(load_path(path, registry, _SOURCES["revision"]))
+            models.extend(load_path(path, registry, sources.revision))
     if published is not None:
         models.extend(all_published_models(registry) if not published
-                      else [_published(name, registry) for name in split_names(published)])
+                      else [_published(name, registry, sources) for name in split_names(published)])
     return models
 
 
-def _load_single(path, role, registry):
+def _load_single(path, role, registry, sources: Sources):
     from ..report.published import PUBLISHED_PREFIX
     from ..report.scores import load_one_model
 
     if str(path).startswith(PUBLISHED_PREFIX):
-        return _published(path, registry)
-    return load_one_model(path, role, registry, _SOURCES["revision"])
+        return _published(path, registry, sources)
+    return load_one_model(path, role, registry, sources.revision)
 
 
 def _write_or_print(text: str, output: str | None) -> None:
@@ -165,13 +172,13 @@ def command_table(args: argparse.Namespace) -> int:
     from ..report.scores import task_types as types_of
     from ..tasks.types import TASK_TYPES
 
-    _use_sources(args)
+    sources = Sources.of(args)
     if not args.paths and args.published is None and not args.card:
         raise UserError("Nothing to tabulate.", "Pass results folders, --published, or --card.")
     if args.output:
         check_target(args.output)
     registry = _registry(args.task_file)
-    models = _load_models(args.paths, registry, args.published)
+    models = _load_models(args.paths, registry, sources, args.published)
     task_types = types_of(models, registry)
     wanted = args.tables or ["cmteb", "types"]
     cmteb_tasks = list(registry.benchmark("cmteb").tasks)
@@ -266,12 +273,12 @@ def command_reproduce(args: argparse.Namespace) -> int:
     from ..report.published import find_published_for, published_model
     from ..report.reproduce import reproduce
 
-    _use_sources(args)
+    sources = Sources.of(args)
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
     if args.output:
         check_target(args.output)
     registry = _registry()
-    models = _load_models(args.paths, registry)
+    models = _load_models(args.paths, registry, sources)
     reports, code, without = [], 0, []
     for model in models:  # every model that has a reference; the others are listed, not fatal
         reference_name = args.reference or find_published_for(model.name)
@@ -301,7 +308,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     from ..report.compare import compare, report, task_set_warning
 
-    _use_sources(args)
+    sources = Sources.of(args)
     _check_test_arguments(args)
     if len(args.models) < 2:
         raise UserError("compare needs a baseline and at least one candidate.", "Pass two or more paths.")
@@ -309,9 +316,9 @@ def command_compare(args: argparse.Namespace) -> int:
         if target:
             check_target(target)
     registry = _registry()
-    baseline = _load_single(args.models[0], "baseline", registry)
-    results = [compare(baseline, _load_single(path, "candidate", registry), split_names(args.tasks) or None,
-                       args.method, args.resamples, args.seed, args.alpha,
+    baseline = _load_single(args.models[0], "baseline", registry, sources)
+    results = [compare(baseline, _load_single(path, "candidate", registry, sources),
+                       split_names(args.tasks) or None, args.method, args.resamples, args.seed, args.alpha,
                        "none" if args.no_correction else "holm") for path in args.models[1:]]
     warning = task_set_warning(results)
     text = "\n\n".join([report(r) for r in results] + ([warning] if warning else [])) + "\n"
@@ -330,11 +337,11 @@ def command_compare(args: argparse.Namespace) -> int:
 def command_check(args: argparse.Namespace) -> int:
     from ..report.gate import check, load_tolerances
 
-    _use_sources(args)
+    sources = Sources.of(args)
     registry = _registry()
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
-    baseline = _load_single(args.baseline, "baseline", registry)
-    candidate = _load_single(args.candidate, "candidate", registry)
+    baseline = _load_single(args.baseline, "baseline", registry, sources)
+    candidate = _load_single(args.candidate, "candidate", registry, sources)
     if args.output:
         check_target(args.output)
     result = check(baseline, candidate, split_names(args.tasks) or None, default, per_task)
@@ -345,7 +352,7 @@ def command_check(args: argparse.Namespace) -> int:
 def command_plot(args: argparse.Namespace) -> int:
     from ..report import plots
 
-    _use_sources(args)
+    sources = Sources.of(args)
     plots.check_output(args.output)  # before any work
     registry = _registry()
     tasks = split_names(args.tasks) or None
@@ -356,12 +363,12 @@ def command_plot(args: argparse.Namespace) -> int:
         if len(args.paths) != 2:
             raise UserError("plot delta needs exactly two paths: the baseline, then the candidate.",
                             "e.g. cmteb-eval plot delta results/base results/new -o delta.png")
-        comparison = compare(_load_single(args.paths[0], "baseline", registry),
-                             _load_single(args.paths[1], "candidate", registry), tasks, args.method,
+        comparison = compare(_load_single(args.paths[0], "baseline", registry, sources),
+                             _load_single(args.paths[1], "candidate", registry, sources), tasks, args.method,
                              args.resamples, args.seed, args.alpha, "none" if args.no_correction else "holm")
         path = plots.delta_chart(comparison, args.output, args.title)
     else:
-        models = _load_models(args.paths, registry, args.published)
+        models = _load_models(args.paths, registry, sources, args.published)
         if not models:
             raise UserError("No models to plot.", "Pass results folders (or --published for the types chart).")
         if args.kind == "types":

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
+from ..evaluators.base import SplitResult
 from ..results.items import items_problem
 from ..results.naming import file_task_name
 from ..results.mteb_tasks import main_value
@@ -69,6 +70,13 @@ class Existing:
         scores = (self.payload or {}).get("scores", {})
         harness = (self.payload or {}).get("harness")
         return {split: main_value(entries[0], harness) for split, entries in scores.items()}
+
+    def splits(self, source: Path, protocol: str) -> dict[str, SplitResult]:
+        """A complete result's scores per split, as a run returns them (the per-item values stay in their file)."""
+        return {split: SplitResult(scores={k: v for k, v in entries[0].items()
+                                           if isinstance(v, float) and k != "main_score"},
+                                   source=str(source), protocol=protocol)
+                for split, entries in (self.payload or {}).get("scores", {}).items()}
 
 
 def inspect_result(path: Path, spec: TaskSpec, config: dict[str, Any]) -> Existing:

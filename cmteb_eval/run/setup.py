@@ -1,6 +1,6 @@
 """What a run evaluates and under which name: the embedder and the cross-encoder loaded from the
 run's model settings (``ModelRequest``: what ``cmteb-eval run``'s options say), and the name of
-the results folder (README, "Results").
+the results folder (README, "Results"). The Python API's objects in memory: ``objects.py``.
 
 Every process of a torchrun launch loads its models here, rank 0 and the helper ranks alike.
 """
@@ -135,3 +135,4 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             f"{reranker.device}/{reranker.dtype})"
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
     return ModelPair(embedder, reranker), request.results_name(name)
+

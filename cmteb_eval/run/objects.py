@@ -1,0 +1,62 @@
+"""The models of the Python API (``cmteb_eval.evaluate``): objects in memory (adapted by
+``models/adapters/in_memory.py``, identified by their weights or by the caller's ``identity``),
+models of ours, or folders and hub ids (loaded as ``cmteb-eval run`` loads them, ``setup.py``),
+made into the ``ModelPair`` the run loop takes, with the results folder's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import UserError
+from ..models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
+from ..models.pair import ModelPair
+from ..results.naming import safe_name
+from .setup import ModelRequest, load_models
+
+
+def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identity: str | None = None,
+                        reranker_identity: str | None = None, cache_dir: str | None = None,
+                        log: Callable[[str], Any] = print) -> tuple[ModelPair, str]:
+    """The pair to evaluate and the results folder's name; ``request`` holds the load options and
+    ``model_name`` (its ``model`` and ``reranker`` are set here from the objects' paths)."""
+    from ..models.cache.store import EmbeddingCache
+
+    if model is None and reranker is None:
+        raise UserError("evaluate() was given no model.", "Pass model= (and/or reranker=).")
+    if isinstance(model, ModelPair) and reranker is None:  # ours: an embedder and/or a cross-encoder
+        model, reranker = model.embedder, model.reranker
+    is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
+    if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
+        model, reranker, reranker_identity = None, model, identity
+    model_path = str(model) if isinstance(model, (str, Path)) else None
+    reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None
+    request = replace(request, model=model_path, reranker=reranker_path)
+    cache = EmbeddingCache(cache_dir) if cache_dir else None
+    embedder = scorer = None
+    if model_path or reranker_path:  # loaded as `cmteb-eval run` loads them
+        loaded, _ = load_models(request, request.device, cache, log=log)
+        embedder, scorer = loaded.embedder, loaded.reranker
+    if model is not None and model_path is None:
+        embedder = model if hasattr(model, "describe") and hasattr(model, "encode") else adapt_embedder(
+            model, request.model_name or f"in-memory-{type(model).__name__}", identity, request.batch_size,
+            request.use_instruction)
+        if cache is not None and hasattr(embedder, "cached"):
+            embedder.cache = cache
+    if reranker is not None and reranker_path is None:
+        if hasattr(reranker, "score_pairs") and hasattr(reranker, "describe"):  # one of ours
+            scorer = reranker
+        elif is_st_cross_encoder(reranker):
+            scorer = cross_encoder_from(reranker, f"in-memory-{type(reranker).__name__}", reranker_identity,
+                                        request.batch_size or 32, request.sigmoid)
+        else:
+            raise UserError(f"reranker= takes a sentence-transformers CrossEncoder, one of our rerankers, or a "
+                            f"folder or hub id; got {type(reranker).__name__}.", "Pass a CrossEncoder.")
+    first = (request.embedder_source()[1] if model_path else getattr(embedder, "name", None)
+             or type(model).__name__) if embedder is not None else None
+    second = reranker_path or getattr(scorer, "model_id", None)
+    name = request.model_name or (second if first is None else first if scorer is None
+                                  else f"{safe_name(first)}__rerank__{safe_name(second)}")
+    return ModelPair(embedder, scorer), str(name)
