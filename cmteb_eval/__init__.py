@@ -1,6 +1,6 @@
 """cmteb-eval: evaluation and benchmarking of text embedders and rerankers on C-MTEB and MTEB.
 
-The package is layered (README, "Layout"): tasks/ -> data/ -> models/ -> evaluators/ -> results/
+The package is layered (docs/architecture.md): tasks/ -> data/ -> models/ -> evaluators/ -> results/
 -> run/ -> report/ -> cli/, each folder importing only from the ones before it.
 """
 

@@ -36,8 +36,8 @@ tolerance_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.
 
 
 def _tolerance(value) -> None:
-    from cmteb_eval.report.gate import check, check_tolerance
-    from cmteb_eval.report.reproduce import reproduce
+    from cmteb_eval.report.comparison.gate import check, check_tolerance
+    from cmteb_eval.report.comparison.reproduce import reproduce
     from cmteb_eval.report.scores import ModelScores, TaskScore
 
     COUNTS["tolerances"] += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cmteb_eval
 from cmteb_eval.cli import main
+from cmteb_eval.models import progress
 
 DEMO = ["DemoSTSZh", "DemoSTSEn", "DemoPairClassificationZh"]  # the demo benchmark: its data ships
 TIMING = ("evaluation_time", "harness.timing", "harness.finished_at", "harness.checksum")
@@ -33,12 +34,14 @@ def without_timing(text: bytes) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def test_the_cli_and_the_api_write_the_same_files(minilm_dir, tmp_path, capsys):
+def test_the_cli_and_the_api_write_the_same_files(minilm_dir, tmp_path, capsys, monkeypatch):
     """The packaged all-MiniLM-L6-v2 on the demo tasks: every file (results, per-item files, model_meta.json)
     the same bytes once the timing fields are nulled; and the API returns the scores it wrote."""
+    monkeypatch.setattr(progress, "_mode", None)  # as in a fresh process (other tests configure it)
     cli_out, api_out = tmp_path / "cli", tmp_path / "api"
     assert main(["run", "--model", str(minilm_dir), "--model-name", "minilm", "--tasks", *DEMO,
                  "--output-dir", str(cli_out), "--no-cache", "--device", "cpu"]) == 0
+    assert progress.current_mode() == "off"  # the command's progress mode ended with it
     capsys.readouterr()
     results = cmteb_eval.evaluate(str(minilm_dir), tasks=DEMO, output_dir=api_out, model_name="minilm", device="cpu")
     assert capsys.readouterr().out == ""  # the API prints nothing of its own accord

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cmteb_eval.report import tables as T
-from cmteb_eval.report.published import card_table, published_model, reference_data
+from cmteb_eval.report.references.published import card_table, published_model, reference_data
 from cmteb_eval.tasks.registry import Registry
 
 

@@ -96,7 +96,7 @@ def test_reproduce_and_check_follow_one_rule_for_tolerances(tmp_path, capsys, va
 
 
 def test_reproduce_refuses_an_infinite_tolerance_through_the_api():
-    from cmteb_eval.report.reproduce import reproduce
+    from cmteb_eval.report.comparison.reproduce import reproduce
     from cmteb_eval.report.scores import ModelScores
 
     empty = ModelScores("m", "run", "here")

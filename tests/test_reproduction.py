@@ -27,7 +27,7 @@ def main_score(spec, minilm, shared):
 def assert_every_split_reproduced(task, minilm, shared, splits=("validation", "test")):
     """Each split equals the published all-MiniLM-L6-v2 number (the results repository's file,
     shipped in published_reference.json) to +-0.05."""
-    from cmteb_eval.report.published import published_model
+    from cmteb_eval.report.references.published import published_model
 
     spec = Registry.load().task(task)
     reference = published_model(MINILM).tasks[task]
@@ -43,7 +43,7 @@ def test_stsb_reproduces_the_published_scores_of_both_splits(minilm, shared):
 
 
 def published_model_score(task):
-    from cmteb_eval.report.published import published_model
+    from cmteb_eval.report.references.published import published_model
 
     return published_model(MINILM).tasks[task].score
 

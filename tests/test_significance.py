@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cmteb_eval.evaluators import metrics
-from cmteb_eval.report import significance as sig
+from cmteb_eval.report.comparison import significance as sig
 
 
 def sts_items(rng, n=300, noise=0.5):
@@ -107,7 +107,7 @@ def test_mean_over_tasks_and_holm():
 
 
 def test_retrieval_items_in_columns_are_paired_by_query_id():
-    from cmteb_eval.report.significance import pair_items
+    from cmteb_eval.report.comparison.significance import pair_items
 
     baseline = {"query_id": ["q1", "q2", "q3"], "ndcg_at_10": [0.5, 1.0, 0.0], "map_at_10": [0.1, 0.2, 0.3]}
     candidate = {"query_id": ["q3", "q1", "q2"], "ndcg_at_10": [0.25, 0.75, 1.0], "map_at_10": [0.3, 0.2, 0.1]}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmteb_eval.report import tables as T
-from cmteb_eval.report.published_data import card_table
+from cmteb_eval.report.references.published_data import card_table
 from cmteb_eval.report.scores import load_path
 from cmteb_eval.tasks.registry import Registry
 

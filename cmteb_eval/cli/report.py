@@ -114,8 +114,8 @@ class Sources:
 
 
 def _published(name, registry, sources: Sources):
-    from ..report.published import published_model
-    from ..report.results_repo import repo_model
+    from ..report.references.published import published_model
+    from ..report.references.results_repo import repo_model
 
     if sources.results_repo:
         return repo_model(sources.results_repo, str(name), registry, sources.revision)
@@ -123,7 +123,7 @@ def _published(name, registry, sources: Sources):
 
 
 def _load_models(paths, registry, sources: Sources, published=None):
-    from ..report.published import PUBLISHED_PREFIX, all_published_models
+    from ..report.references.published import PUBLISHED_PREFIX, all_published_models
     from ..report.scores import load_path
 
     models = []
@@ -139,7 +139,7 @@ def _load_models(paths, registry, sources: Sources, published=None):
 
 
 def _load_single(path, role, registry, sources: Sources):
-    from ..report.published import PUBLISHED_PREFIX
+    from ..report.references.published import PUBLISHED_PREFIX
     from ..report.scores import load_one_model
 
     if str(path).startswith(PUBLISHED_PREFIX):
@@ -269,9 +269,9 @@ def _mark(tables, models) -> list[str]:
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
-    from ..report.gate import check_tolerance
-    from ..report.published import find_published_for, published_model
-    from ..report.reproduce import reproduce
+    from ..report.comparison.gate import check_tolerance
+    from ..report.references.published import find_published_for, published_model
+    from ..report.comparison.reproduce import reproduce
 
     sources = Sources.of(args)
     check_tolerance(args.tolerance)  # before reading any file: one rule with 'check'
@@ -306,7 +306,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from ..report.compare import compare, report, task_set_warning
+    from ..report.comparison.compare import compare, report, task_set_warning
 
     sources = Sources.of(args)
     _check_test_arguments(args)
@@ -335,7 +335,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from ..report.gate import check, load_tolerances
+    from ..report.comparison.gate import check, load_tolerances
 
     sources = Sources.of(args)
     registry = _registry()
@@ -357,7 +357,7 @@ def command_plot(args: argparse.Namespace) -> int:
     registry = _registry()
     tasks = split_names(args.tasks) or None
     if args.kind == "delta":
-        from ..report.compare import compare
+        from ..report.comparison.compare import compare
 
         _check_test_arguments(args)
         if len(args.paths) != 2:

@@ -130,13 +130,13 @@ def command_run(args: argparse.Namespace) -> int:
         return 1 if summary.failed else 0
     from ..models import progress
 
-    progress.configure(quiet=args.quiet)
-    cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
-    models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-    print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
-    summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options, overwrite=args.overwrite,
-                        retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
-    return report_run(summary, name, output_dir, cache)
+    with progress.configured(quiet=args.quiet):  # for this command only
+        cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
+        models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
+        print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
+        summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options,
+                            overwrite=args.overwrite, retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
+        return report_run(summary, name, output_dir, cache)
 
 
 def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:

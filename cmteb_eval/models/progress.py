@@ -3,7 +3,7 @@
 - ``progress(what, total, unit)``: a tqdm bar on stderr (done/total, tokens/s, ETA) when stdout
   and stderr are terminals; otherwise (a pipe, a log file, ``--quiet``) one plain line on stdout
   every ``LOG_INTERVAL`` seconds (30; ``$CMTEB_EVAL_LOG_INTERVAL``), plus a first line with the
-  measured rate and a time estimate once the first batches ran. ``configure(quiet=...)`` picks
+  measured rate and a time estimate once the first batches ran. ``configured(quiet=...)`` picks
   the mode for the run (the command line does); unconfigured (library use) nothing is shown.
 - ``METER``: the current task's encode time, scoring time (cross-encoder and search), cache hits
   and texts encoded; the runner resets it per task and writes it into the result's harness block.
@@ -33,6 +33,19 @@ def configure(quiet: bool = False, mode: str | None = None) -> None:
         terminal = all(getattr(s, "isatty", lambda: False)() for s in (sys.stdout, sys.stderr))
         mode = "bar" if terminal and not quiet else "log"
     _mode = mode
+
+
+@contextmanager
+def configured(quiet: bool = False, mode: str | None = None) -> Iterator[None]:
+    """``configure`` for one run (``cmteb-eval run``), then the mode before it again: a command run
+    in-process does not leave the Python API that runs next showing progress."""
+    global _mode
+    before = _mode
+    configure(quiet, mode)
+    try:
+        yield
+    finally:
+        _mode = before
 
 
 def current_mode() -> str:

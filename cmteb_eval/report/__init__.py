@@ -1,7 +1,9 @@
 """Layer 7, reporting on written results (never models or evaluators): ``scores.py`` (main scores
-in one shape), ``published.py`` and ``published_data.py`` (published references), ``tables.py`` and
-``formats.py`` (leaderboards and their output formats), ``tidy.py`` (the one-table CSV), ``speed.py`` (the timing table), ``compare.py``, ``significance.py``,
-``gate.py``, ``reproduce.py``, ``plots.py``, ``outputs.py`` and ``run_summary.py`` (the table
-``run`` prints); ``results_repo.py`` (a model of the MTEB results repository as published:ORG/MODEL)
-and ``model_card.py`` (the Hugging Face model-index of ``cmteb-eval card``).
+in one shape), ``tables.py`` and ``formats.py`` (leaderboards and their output formats), ``tidy.py``
+(the one-table CSV), ``speed.py`` (the timing table), ``plots.py``, ``outputs.py`` (writing a
+report file), ``run_summary.py`` (the table ``run`` prints) and ``model_card.py`` (the Hugging Face
+model-index of ``cmteb-eval card``). Two rooms: ``comparison/`` (one set of results judged against
+another: deltas, significance, the regression gate, reproduction) and ``references/`` (published
+scores: the shipped ``published_reference.json`` and the MTEB results repository). Imported by
+``cli/`` only.
 """

@@ -100,7 +100,7 @@ def _sources(models: Sequence[ModelScores]) -> pd.Series:
 
 def _with_card_rows(table: Leaderboard, card_key: str, columns: dict[str, str]) -> Leaderboard:
     """Append the model card's printed rows (``columns`` maps our column to the card's)."""
-    from .published_data import card_table
+    from .references.published_data import card_table
 
     card = card_table(card_key)
     name_column = card["columns"][0]

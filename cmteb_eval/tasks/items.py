@@ -5,7 +5,7 @@ task type (``types.py``, column ``items``), so that evaluators write it through 
 Each format names the column of per-item *values* a model produced, the column that identifies
 the items (the same on both sides of a comparison), and the *statistic* that turns a set of
 items into the task's main score, which a significance test recomputes on resamples
-(``report/significance.py``):
+(``report/comparison/significance.py``):
 
 ==============  ==================  ========================  ===============================  =====================
 format          task types          values                    identifies the items             statistic

@@ -7,7 +7,7 @@ schema, checked at load), the data search (``data/locate.py``: the file layout, 
 split), the runner (the evaluator and what it takes), the configuration fingerprint
 (``run/config.py``: the protocol id and the run options a type records) and the per-item
 files (``items.py``: their format). Adding a task type is one row here plus one evaluator
-module in ``cmteb_eval/evaluators/`` (README, "Layout").
+module in ``cmteb_eval/evaluators/`` (docs/architecture.md, "Where to add").
 """
 
 from __future__ import annotations

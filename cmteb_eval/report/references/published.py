@@ -17,10 +17,10 @@ it is listed in the model's ``notes`` instead.
 
 from __future__ import annotations
 
-from ..errors import UnknownNameError, close_matches
-from ..tasks.registry import Registry
+from ...errors import UnknownNameError, close_matches
+from ...tasks.registry import Registry
 from .published_data import card_dimension, card_table, reference_data, source_title  # noqa: F401
-from .scores import ModelScores, TaskScore
+from ..scores import ModelScores, TaskScore
 
 # Names the published files use for tasks our registry names otherwise.
 TASK_ALIASES = {"CMedQAv1-reranking": "CMedQAv1", "CMedQAv2-reranking": "CMedQAv2"}

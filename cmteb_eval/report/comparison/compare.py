@@ -14,7 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import significance as sig
-from .scores import ModelScores, TaskScore, incomparable
+from ..scores import ModelScores, TaskScore, incomparable
 
 
 @dataclass
@@ -141,7 +141,7 @@ def _p(value) -> str:
 
 def report(comparison: Comparison) -> str:
     """Markdown: the per-task table, then the per-type and overall table."""
-    from .formats import frame_to_markdown
+    from ..formats import frame_to_markdown
 
     c = comparison
     tasks = pd.DataFrame({

@@ -17,9 +17,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..errors import UserError
-from ..files import read_text
-from .scores import ModelScores, check_tolerance, incomparable  # noqa: F401  (check_tolerance: gate's rule too)
+from ...errors import UserError
+from ...files import read_text
+from ..scores import ModelScores, check_tolerance, incomparable  # noqa: F401  (check_tolerance: gate's rule too)
 
 DEFAULT_TOLERANCE = 0.5
 
@@ -62,7 +62,7 @@ class GateResult:
         return 1 if self.regressions else 0
 
     def report(self) -> str:
-        from .formats import frame_to_markdown
+        from ..formats import frame_to_markdown
 
         frame = pd.DataFrame({
             "Task": [r.task for r in self.rows], "Split": [r.split for r in self.rows],

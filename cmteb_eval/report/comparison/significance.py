@@ -44,8 +44,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..evaluators import metrics
-from ..tasks.items import ItemFormat, item_format
+from ...evaluators import metrics
+from ...tasks.items import ItemFormat, item_format
 
 METHODS = ("bootstrap", "permutation")
 DEFAULT_RESAMPLES = 1000

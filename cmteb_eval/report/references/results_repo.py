@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UnknownNameError, UserError, close_matches
-from .scores import ModelScores, load_one_model
+from ...errors import UnknownNameError, UserError, close_matches
+from ..scores import ModelScores, load_one_model
 
-PUBLISHED_PREFIX = "published:"  # as report/published.py spells it
+PUBLISHED_PREFIX = "published:"  # as report/references/published.py spells it
 
 
 def _results_folder(repo: Path) -> Path:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import UserError
-from .scores import ModelScores, check_tolerance
+from ...errors import UserError
+from ..scores import ModelScores, check_tolerance
 
 DEFAULT_TOLERANCE = 0.05
 
@@ -38,7 +38,7 @@ class Reproduction:
         return 0 if self.failed.empty else 1
 
     def report(self) -> str:
-        from .formats import frame_to_markdown
+        from ..formats import frame_to_markdown
 
         shown = self.frame.drop(columns=["Our harness"])
         for column in ("Ours", "Published"):

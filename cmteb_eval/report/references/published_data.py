@@ -1,4 +1,4 @@
-"""The published reference data shipped with the package (``published_reference.json``): the sources,
+"""The published reference data shipped with the package (``report/published_reference.json``): the sources,
 the published models' per-task scores (read as ModelScores by ``published.py``) and the rows of the
 BGE model card's MTEB, C-MTEB and reranking tables as printed (aggregates only).
 
@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from ..errors import UnknownNameError
+from ...errors import UnknownNameError
 
 DATA_FILE = "published_reference.json"
 
