@@ -5,7 +5,8 @@
     results.main_scores()   # {"STSB": {"test": 0.378...}, ...} (fractions, as in result files)
 
 ``model``: a ``SentenceTransformer``, a sentence-transformers ``CrossEncoder`` (evaluated as the
-reranker), an mteb encoder, one of our loaded models, a model folder or hub id, or any object with
+reranker), an mteb encoder, a FlagEmbedding FlagModel / FlagLLMModel / FlagICLModel / BGEM3FlagModel
+(``models/adapters/flag_embedding.py``), one of our loaded models, a model folder or hub id, or any object with
 ``encode(list[str]) -> array`` (``models/in_memory.py``); ``reranker=``: a cross-encoder that reranks
 the model's results (retrieve, then rerank). Task names may be ours or mteb's, benchmark names too
 (``tasks/selection.py``, through ``tasks/aliases.py``).
@@ -29,6 +30,7 @@ from typing import Any, Callable, Sequence
 
 from .errors import UserError
 from .evaluators.base import RunOptions, SplitResult
+from .models.adapters.flag_embedding import FlagEmbeddingEmbedder, is_flag_embedding
 from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from .models.pair import ModelPair
 from .results.naming import model_folder, result_file, safe_name
@@ -44,7 +46,8 @@ from .tasks.registry import Registry
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
-                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
+                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
+                "ignore_remote_code")
 
 
 @dataclass
@@ -139,6 +142,8 @@ def _in_memory_embedder(model: Any, model_name: str | None, identity: str | None
     if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
         return model
     name = model_name or f"in-memory-{type(model).__name__}"
+    if is_flag_embedding(model):  # FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel: their query/corpus methods
+        return FlagEmbeddingEmbedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True))
     return adapt_embedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True))
 
 

@@ -47,6 +47,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-normalize", action="store_true", help="do not L2-normalise embeddings")
     run.add_argument("--max-length", type=int, help="override the max sequence length in tokens")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    run.add_argument("--ignore-remote-code", action="store_true",
+                     help="run a folder whose config.json names its own code (auto_map) with the stock transformers "
+                     "class instead, knowingly (recorded in the result); without this or --trust-remote-code such a "
+                     "folder is refused")
     run.add_argument("--offline", action="store_true", help="never contact the hub (sets HF_HUB_OFFLINE=1)")
     run.add_argument("--overwrite", action="store_true",
                      help="recompute every task, even those with a complete result of the same configuration")
@@ -89,6 +93,7 @@ def model_request(args: argparse.Namespace):
                         use_instruction=not args.no_instruction, query_instruction=args.query_instruction,
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
+                        ignore_remote_code=args.ignore_remote_code,
                         max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid)
 
 

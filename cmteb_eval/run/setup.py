@@ -46,6 +46,7 @@ class ModelRequest:
     normalize: bool | None = None
     max_length: int | None = None
     trust_remote_code: bool = False
+    ignore_remote_code: bool = False
     backend: str = "auto"
     max_batch_tokens: int | None = None
     sigmoid: bool = False
@@ -89,6 +90,7 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
                              query_instruction=request.query_instruction, pooling=request.pooling,
                              normalize=request.normalize, max_length=request.max_length,
                              trust_remote_code=request.trust_remote_code, backend=request.backend,
+                             ignore_remote_code=request.ignore_remote_code,
                              max_batch_tokens=request.max_batch_tokens, cache=cache, shard=shard)
     return embedder, name
 
@@ -130,7 +132,8 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         reranker = load_reranker(request.reranker, device=request.device, dtype=request.dtype,
                                  batch_size=request.batch_size or 32,
                                  max_length=request.max_length if embedder is None else None,
-                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache)
+                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache,
+                                 ignore_remote_code=request.ignore_remote_code)
         log(f"Reranker {request.reranker} (cross-encoder, max_length={reranker.max_length}, "
             f"{reranker.device}/{reranker.dtype})"
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
