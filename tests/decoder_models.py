@@ -6,6 +6,7 @@
   prompts ``query`` / ``document``);
 - ``gte-Qwen2-1.5B-instruct``: Qwen2Config, the same tokenizer layout (EOS appended, left padding);
 - ``bge-multilingual-gemma2``: Gemma2Config (Gemma2Model), a tokenizer that adds ``<bos>`` only;
+- ``bge-en-icl``: MistralConfig, a tokenizer that adds ``<s>`` (FlagICLModel's layout);
 - a decoder no card describes (``my-decoder``): Qwen2Config under another name.
 
 Hidden size 32, 2 layers, initializer_range 0.5 (so scores are not near-ties). The tokenizer is
@@ -54,7 +55,7 @@ def save_model(folder: Path, config, model_class, seed: int) -> None:
 
 
 def decoder_config(kind: str, vocab: int, pad_id: int, eos_id: int, bos_id: int | None):
-    from transformers import Gemma2Config, Qwen2Config, Qwen3Config
+    from transformers import Gemma2Config, MistralConfig, Qwen2Config, Qwen3Config
 
     common = dict(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, max_position_embeddings=512, initializer_range=0.5, pad_token_id=pad_id,
@@ -63,6 +64,8 @@ def decoder_config(kind: str, vocab: int, pad_id: int, eos_id: int, bos_id: int 
         return Qwen3Config(head_dim=8, architectures=["Qwen3ForCausalLM"], **common)
     if kind == "qwen2":
         return Qwen2Config(architectures=["Qwen2ForCausalLM"], **common)
+    if kind == "mistral":
+        return MistralConfig(head_dim=8, architectures=["MistralModel"], **common)
     return Gemma2Config(head_dim=8, architectures=["Gemma2Model"], query_pre_attn_scalar=8, sliding_window=256,
                         **common)
 
@@ -70,11 +73,13 @@ def decoder_config(kind: str, vocab: int, pad_id: int, eos_id: int, bos_id: int 
 def write_decoder(folder: Path, kind: str, *, seed: int = 0, st_prompts: dict | None = None) -> Path:
     """A tiny family folder: ``kind`` is qwen3 (Qwen3-Embedding), qwen2 (gte-Qwen2-instruct) or gemma2
     (bge-multilingual-gemma2); ``st_prompts``: write the sentence-transformers files with these prompts."""
-    from transformers import Gemma2Model, Qwen2Model, Qwen3Model
+    from transformers import Gemma2Model, MistralModel, Qwen2Model, Qwen3Model
 
     folder.mkdir(parents=True, exist_ok=True)
     if kind == "gemma2":
         train_tokenizer(folder, bos="<bos>", eos="<eos>", pad="<pad>", append_eos=False, left=False)
+    elif kind == "mistral":
+        train_tokenizer(folder, bos="<s>", eos="</s>", pad="</s>", append_eos=False, left=False)
     else:
         train_tokenizer(folder, bos=None, eos=QWEN_EOS, pad=QWEN_EOS, append_eos=True, left=True)
     from transformers import AutoTokenizer
@@ -82,7 +87,8 @@ def write_decoder(folder: Path, kind: str, *, seed: int = 0, st_prompts: dict | 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     config = decoder_config(kind, len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id,
                             tokenizer.bos_token_id)
-    save_model(folder, config, {"qwen3": Qwen3Model, "qwen2": Qwen2Model, "gemma2": Gemma2Model}[kind], seed)
+    save_model(folder, config, {"qwen3": Qwen3Model, "qwen2": Qwen2Model, "gemma2": Gemma2Model,
+                                       "mistral": MistralModel}[kind], seed)
     if st_prompts is not None:
         write_st_files(folder, st_prompts)
     return folder

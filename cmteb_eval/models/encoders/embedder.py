@@ -315,7 +315,7 @@ class TransformerEmbedder:
         """Every sequence ending with the family's EOS token: the tokenizer's own where it appends it (the hub's
         Qwen3-Embedding tokenizer does), else appended after the text is cut to max_length - 1 tokens."""
         eos_id = self.tokenizer.convert_tokens_to_ids(self.settings.eos)
-        if not isinstance(eos_id, int) or eos_id == self.tokenizer.unk_token_id:
+        if not isinstance(eos_id, int) or self.tokenizer.convert_ids_to_tokens(eos_id) != self.settings.eos:
             raise ModelLoadError(
                 f"Model {self.model_id!r} ({self.settings.family}) must end every text with {self.settings.eos!r}, "
                 f"which its tokenizer does not have.", "Use the tokenizer the model was released with.")
