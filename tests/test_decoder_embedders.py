@@ -309,3 +309,20 @@ def test_the_plan_counts_texts_and_tokens_of_every_task_type(families, tasks):
         [line] = [line for line in lines if line.strip().startswith(name)]
         assert "distinct text(s)" in line and "tokens to encode" in line, line
     assert any(line.strip().startswith("counted up front") for line in lines)
+
+
+def test_the_plan_counts_what_classification_encodes(shared, minilm):
+    """Classification: the train rows some experiment uses and the test texts, as the evaluator encodes them."""
+    from cmteb_eval.evaluators.classification import load_texts_and_labels, settings, undersample
+    from cmteb_eval.run.plan import plan_lines, task_texts
+    from cmteb_eval.tasks.registry import Registry
+
+    [spec] = Registry.load([]).select(["EmotionClassification"], [])
+    data = [str(shared / "data" / "mteb")]
+    train, labels, _ = load_texts_and_labels(spec, "train", data)
+    config = settings(spec)
+    used = set().union(*undersample(labels, config["samples_per_label"], config["n_experiments"], config["seed"]))
+    expected = set(train[i] for i in used) | set(load_texts_and_labels(spec, "test", data)[0])
+    assert set(task_texts(spec, data)) == expected and len(task_texts(spec, data)) == len(expected)
+    [line] = [line for line in plan_lines([spec], data, Path("out"), minilm, None) if "EmotionClassification" in line]
+    assert f"{len(expected)} distinct text(s)" in line and "tokens to encode" in line

@@ -1,6 +1,7 @@
 """The run's plan, printed before the first task: per task, the distinct texts it will encode (every task
 type: both sides of STS and PairClassification pairs, queries and corpus of Retrieval, queries and
-candidates of Reranking, train and test texts of Classification, every set of Clustering, human and
+candidates of Reranking, the train rows its experiments use and the test texts of Classification,
+every set of Clustering, human and
 machine summaries of Summarization, over every eval split), how many of them the embedding cache
 already holds, and the tokens of the rest, so that a large model's run states its cost up front.
 Each encoding then says its own counts, and a time estimate once its first batches ran
@@ -11,11 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..data.ranking import load_reranking, load_retrieval
 from ..data.tables import column, load_split
 from ..errors import UserError
-from ..evaluators.classification import load_texts_and_labels
-from ..evaluators.clustering import load_sets
+from ..evaluators.base import texts_reader_for
 from ..models.progress import count
 from ..models.protocol import TEXT
 from ..tasks.card import TaskSpec
@@ -35,35 +34,15 @@ def _columns(*roles: str) -> Callable[[TaskSpec, str, Sequence], list[str]]:
     return texts
 
 
-def _retrieval(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    data = load_retrieval(spec, split, data_dirs)
-    return list(data.query_texts) + list(data.corpus_texts)
-
-
-def _reranking(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    data = load_reranking(spec, split, data_dirs)
-    return _flat(q.query for q in data.queries) + [t for q in data.queries for t in q.candidate_texts]
-
-
-def _classification(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    train = load_texts_and_labels(spec, spec.dataset.train_split or "train", data_dirs)[0]
-    return list(train) + list(load_texts_and_labels(spec, split, data_dirs)[0])
-
-
-def _clustering(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    return [t for texts, _ in load_sets(spec, split, data_dirs)[0] for t in texts]
-
-
-TEXTS_OF = {"STS": _columns("sentence1", "sentence2"), "PairClassification": _columns("sentence1", "sentence2"),
-            "Retrieval": _retrieval, "Reranking": _reranking, "Classification": _classification,
-            "Clustering": _clustering, "Summarization": _columns("human_summaries", "machine_summaries")}
-COUNTED = tuple(TEXTS_OF)
+# types whose texts are columns of one table; the others' evaluator modules say (their ``texts``)
+COLUMNS_OF = {"STS": _columns("sentence1", "sentence2"), "PairClassification": _columns("sentence1", "sentence2"),
+              "Summarization": _columns("human_summaries", "machine_summaries")}
 
 
 def task_texts(spec: TaskSpec, data_dirs) -> list[str] | None:
     """The distinct texts a task encodes (None for a type with no counter, or when its data cannot be read
     here: the run reports that problem itself)."""
-    texts_of = TEXTS_OF.get(spec.type)
+    texts_of = COLUMNS_OF.get(spec.type) or texts_reader_for(spec)
     if texts_of is None:
         return None
     try:
