@@ -116,6 +116,18 @@ def test_qwen3_embedding_folder_equals_sentence_transformers(families):
                                atol=1e-5)
 
 
+def test_a_family_runs_in_its_authors_gpu_dtype_and_not_on_the_lean_backend(families, monkeypatch):
+    """On CUDA, --dtype auto is the family's dtype (bf16 for Qwen3-Embedding, fp16 for FlagLLMModel's gemma2),
+    recorded in the result's model info; an explicit --dtype wins. The lean (BERT-only) forward steps aside."""
+    from cmteb_eval.models.encoders import runtime
+
+    assert load_embedder(families["qwen3"], device="cpu", backend="auto").backend == "torch"
+    monkeypatch.setattr(runtime, "pick_device", lambda device: "cuda")  # the choice only: nothing runs here
+    assert load_embedder(families["qwen3"]).describe()["dtype"] == "bfloat16"
+    assert load_embedder(families["gemma2"]).describe()["dtype"] == "float16"
+    assert load_embedder(families["qwen3"], dtype="float32").describe()["dtype"] == "float32"
+
+
 def test_the_family_eos_is_appended_when_the_tokenizer_does_not(families, tmp_path):
     """An older Qwen3-Embedding tokenizer.json without the EOS post-processor: the recipe's EOS still ends
     every text (appended after truncation to max_length - 1), as the authors' first README appended it."""

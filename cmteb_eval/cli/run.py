@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..models.encoders.backends import BACKENDS
+from ..models.identity.families import family_list
 from ..models.identity.settings import POOLING_MODES
 from ..tasks.types import TYPES
 from .args import check_positive, split_names
@@ -25,7 +26,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
                      "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
                      "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
-                     "refused naming the part not run. Models in memory: the Python API, cmteb_eval.evaluate")
+                     "refused naming the part not run. Decoder-embedder families recognised by name and model_type (run with "
+                     "their authors' pooling, padding, EOS and query instruction): " + "; ".join(family_list()) + ". "
+                     "A decoder no family, card, file or flag describes is refused. Models in memory (FlagEmbedding's "
+                     "FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel too): the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
     run.add_argument("--revision", help="hub revision of the model")

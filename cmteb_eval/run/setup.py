@@ -126,6 +126,12 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         log(f"Model {name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
+        family = getattr(embedder, "family", None)
+        if family is not None:
+            log(f"  {family.name} family ({family.matched_by}): {family.pooling} pooling, padding "
+                f"{family.padding_side}, {'EOS ' + family.eos if family.eos else 'no EOS added'}; source {family.source}")
+        if getattr(embedder, "remote_code_skipped", None):
+            log(f"  --ignore-remote-code: {embedder.remote_code_skipped}")
     if request.reranker:
         from ..models.rerankers.cross_encoder import load_reranker
 

@@ -88,7 +88,9 @@ def find_family(names: tuple[str | None, ...], config: Any, st_pooling: str | No
 def family_list() -> list[str]:
     """One line per family, for ``run --help`` and the docs."""
     return [f"{name} ({', '.join(fields['model_types'])}; {fields['pooling']} pooling, "
-            f"{'EOS ' + fields['eos'] if fields['eos'] else 'no EOS added'})" for name, fields in families().items()]
+            f"{'EOS ' + fields['eos'] if fields['eos'] else 'no EOS added'}"
+            f"{'' if fields['runs'] == 'folder' else '; as a FlagICLModel object in the Python API'})"
+            for name, fields in families().items()]
 
 
 def refuse_api_only(model: str, family: Family) -> None:
