@@ -128,8 +128,9 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             f"backend {embedder.describe().get('backend', 'torch')})")
         family = getattr(embedder, "family", None)
         if family is not None:
-            log(f"  {family.name} family ({family.matched_by}): {family.pooling} pooling, padding "
-                f"{family.padding_side}, {'EOS ' + family.eos if family.eos else 'no EOS added'}; source {family.source}")
+            side = "as the tokenizer says" if family.padding_side == "tokenizer" else family.padding_side
+            log(f"  {family.name} family ({family.matched_by}): {family.pooling} pooling, padding {side}, "
+                f"{'EOS ' + family.eos if family.eos else 'no EOS added'}; source {family.source}")
         if getattr(embedder, "remote_code_skipped", None):
             log(f"  --ignore-remote-code: {embedder.remote_code_skipped}")
     if request.reranker:
