@@ -172,6 +172,38 @@ def test_bge_multilingual_gemma2_runs_as_flagllmmodel_without_flags(families, ta
         assert folder_scores[task] == pytest.approx(object_scores[task], abs=1e-6), task
 
 
+def test_gte_qwen2_ends_every_text_with_eos_as_mtebs_loader_does(families, tmp_path, tasks):
+    """gte-Qwen2's hub tokenizer does not append <|endoftext|> itself; mteb 2.26's loader passes
+    add_eos_token=True (gte_models.py). The family's EOS gives the same vectors and scores."""
+    from mteb.models.instruct_wrapper import InstructSentenceTransformerModel
+    from mteb.models.model_implementations.gte_models import instruction_template
+    from tokenizers import Tokenizer, processors
+
+    folder = tmp_path / "gte-Qwen2-1.5B-instruct"
+    shutil.copytree(families["qwen2"], folder)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    from decoder_models import write_st_files
+
+    prompt = instruction_template(WEB_SEARCH)
+    write_st_files(folder, {"query": prompt, "document": ""})
+    ours = load_embedder(folder, device="cpu")
+    assert ours.settings.family == "gte-Qwen2-instruct" and ours.settings.query_instruction == prompt
+    loader = InstructSentenceTransformerModel(str(folder), None, device="cpu", instruction_template=instruction_template,
+                                              apply_instruction_to_passages=False, add_eos_token=True)
+    reference = loader.model
+    assert reference.tokenizer(["花呗"])["input_ids"][0][-1] == reference.tokenizer.convert_tokens_to_ids(QWEN_EOS)
+    np.testing.assert_allclose(ours.encode(QUERIES, role=QUERY, task=Takes()), reference.encode(QUERIES, prompt=prompt),
+                               atol=1e-5)
+    np.testing.assert_allclose(ours.encode(PASSAGES, role=PASSAGE, task=Takes()), reference.encode(PASSAGES),
+                               atol=1e-5)
+    folder_scores = scores_of(str(folder), tasks, device="cpu")
+    loader_scores = scores_of(reference, tasks)
+    for task in NAMES:
+        assert folder_scores[task] == pytest.approx(loader_scores[task], abs=1e-6), task
+
+
 def test_gte_qwen2_with_auto_map_needs_a_remote_code_decision(families, tmp_path):
     """gte-Qwen2's hub config names its own modeling_qwen.py (bidirectional attention): the stock Qwen2Model
     must not run silently."""
