@@ -26,8 +26,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
                      "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
                      "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
-                     "refused naming the part not run. Decoder-embedder families recognised by name and model_type (run with "
-                     "their authors' pooling, padding, EOS and query instruction): " + "; ".join(family_list()) + ". "
+                     "refused naming the part not run. Decoder-embedder families recognised by name and model_type "
+                     "(run with their authors' pooling, padding, EOS and query instruction): "
+                     + "; ".join(family_list()) + ". "
                      "A decoder no family, card, file or flag describes is refused. Models in memory (FlagEmbedding's "
                      "FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel too): the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "

@@ -216,9 +216,9 @@ class CallableEmbedder(InMemoryEmbedder):
     def describe(self, task=None) -> dict[str, Any]:
         info = super().describe(task)
         if not self.passes and getattr(task, "type", None) in ASYMMETRIC:
-            info["warnings"] = [f"{class_name(self.obj)}.encode takes neither role= nor prompt_type=, so it cannot tell "
-                                f"queries from documents: on this {task.type} task both were encoded alike, without "
-                                f"a query instruction or document prompt. Wrap the model so that encode takes "
+            info["warnings"] = [f"{class_name(self.obj)}.encode takes neither role= nor prompt_type=, so it "
+                                f"cannot tell queries from documents: on this {task.type} task both were encoded "
+                                f"alike, without a query instruction or document prompt. Wrap the model so that encode takes "
                                 f"prompt_type='query'/'document' (or pass a SentenceTransformer / FlagEmbedding "
                                 f"object) to run it as its authors do."]
         return info

@@ -109,8 +109,9 @@ def refuse_api_only(model: str, family: Family) -> None:
 def undescribed_decoder(model: str, config: Any) -> ModelLoadError:
     """The refusal for a decoder model no family, card, sentence-transformers file or flag describes."""
     known = ", ".join(families())
+    architectures = ", ".join(getattr(config, "architectures", None) or [])
     return ModelLoadError(
-        f"Model {model!r} is a decoder ({model_type_of(config)}, {', '.join(getattr(config, 'architectures', None) or [])})"
+        f"Model {model!r} is a decoder ({model_type_of(config)}, {architectures})"
         f" that no known family ({known}), model card, sentence-transformers file or flag describes. A decoder "
         f"embedder needs (1) its pooling: the last token's hidden state (lasttoken), (2) its padding side: left, "
         f"so every row ends on its last token (or right with the last real token picked; and whether an EOS "
