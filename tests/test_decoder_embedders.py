@@ -116,6 +116,15 @@ def test_qwen3_embedding_folder_equals_sentence_transformers(families):
                                atol=1e-5)
 
 
+def test_qwen3_embedding_scores_equal_sentence_transformers(families, tasks):
+    from sentence_transformers import SentenceTransformer
+
+    folder_scores = scores_of(str(families["qwen3"]), tasks, device="cpu")
+    reference_scores = scores_of(SentenceTransformer(str(families["qwen3"]), device="cpu"), tasks)
+    for task in NAMES:
+        assert folder_scores[task] == pytest.approx(reference_scores[task], abs=1e-6), task
+
+
 def test_a_family_runs_in_its_authors_gpu_dtype_and_not_on_the_lean_backend(families, monkeypatch):
     """On CUDA, --dtype auto is the family's dtype (bf16 for Qwen3-Embedding, fp16 for FlagLLMModel's gemma2),
     recorded in the result's model info; an explicit --dtype wins. The lean (BERT-only) forward steps aside."""
@@ -284,6 +293,10 @@ def test_a_flagmodel_object_keeps_its_query_instruction(tmp_path, tasks):
     np.testing.assert_allclose(adapter.encode(QUERIES, role=QUERY, task=Takes()), flag.encode_queries(QUERIES),
                                atol=1e-6)
     assert not np.allclose(adapter.encode(QUERIES, role=QUERY, task=Takes()), flag.encode(QUERIES), atol=1e-3)
+    assert "warnings" not in retrieval.info
+    bare = FlagEmbeddingEmbedder(FlagModel(str(folder), use_fp16=False, devices="cpu", pooling_method="cls"), "bare")
+    assert "no query_instruction_for_retrieval" in bare.describe(Takes())["warnings"][0]
+    assert "warnings" not in bare.describe(Takes(query_instruction=False))
 
 
 def test_a_flag_icl_model_object_runs_its_examples_and_suffix(families):

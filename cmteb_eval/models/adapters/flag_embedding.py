@@ -107,6 +107,11 @@ class FlagEmbeddingEmbedder(InMemoryEmbedder):
         info = super().describe(task)
         if task is not None:
             info["methods"] = {role: self.method_for(role, task) for role in (QUERY, PASSAGE, TEXT)}
+            if self.use_instruction and task.query_instruction and not self.settings["query_instruction"] \
+                    and self.flag_kind != "BGEM3FlagModel":
+                info["warnings"] = [f"The {self.flag_kind} has no query_instruction_for_retrieval, so this task's "
+                                    f"queries were encoded without one; the model's published scores use its "
+                                    f"instruction. Pass query_instruction_for_retrieval=... when building it."]
         return info
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task=None) -> np.ndarray:
