@@ -5,7 +5,8 @@
     results.main_scores()   # {"STSB": {"test": 0.378...}, ...} (fractions, as in result files)
 
 ``model``: a ``SentenceTransformer``, a sentence-transformers ``CrossEncoder`` (evaluated as the
-reranker), an mteb encoder, one of our loaded models, a model folder or hub id, or any object with
+reranker), an mteb encoder, a FlagEmbedding FlagModel / FlagLLMModel / FlagICLModel / BGEM3FlagModel
+(``models/adapters/flag_embedding.py``), one of our loaded models, a model folder or hub id, or any object with
 ``encode(list[str]) -> array`` (``models/adapters/in_memory.py``, through ``run/objects.py``);
 ``reranker=``: a cross-encoder that reranks the model's results (retrieve, then rerank). Task names
 may be ours or mteb's, benchmark names too (``tasks/selection.py``, through ``tasks/aliases.py``).
@@ -38,7 +39,8 @@ from .tasks.selection import select_by_any_name
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
-                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
+                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
+                "ignore_remote_code")
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),

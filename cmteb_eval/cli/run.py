@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..models.encoders.backends import BACKENDS
+from ..models.identity.families import family_list
 from ..models.identity.settings import POOLING_MODES
 from ..tasks.types import TYPES
 from .args import check_positive, split_names
@@ -25,7 +26,11 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
                      "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
                      "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
-                     "refused naming the part not run. Models in memory: the Python API, cmteb_eval.evaluate")
+                     "refused naming the part not run. Decoder-embedder families recognised by name and model_type "
+                     "(run with their authors' pooling, padding, EOS and query instruction): "
+                     + "; ".join(family_list()) + ". "
+                     "A decoder no family, card, file or flag describes is refused. Models in memory (FlagEmbedding's "
+                     "FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel too): the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
     run.add_argument("--revision", help="hub revision of the model")
@@ -47,6 +52,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-normalize", action="store_true", help="do not L2-normalise embeddings")
     run.add_argument("--max-length", type=int, help="override the max sequence length in tokens")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    run.add_argument("--ignore-remote-code", action="store_true",
+                     help="run a folder whose config.json names its own code (auto_map) with the stock transformers "
+                     "class instead, knowingly (recorded in the result); without this or --trust-remote-code such a "
+                     "folder is refused")
     run.add_argument("--offline", action="store_true", help="never contact the hub (sets HF_HUB_OFFLINE=1)")
     run.add_argument("--overwrite", action="store_true",
                      help="recompute every task, even those with a complete result of the same configuration")
@@ -89,6 +98,7 @@ def model_request(args: argparse.Namespace):
                         use_instruction=not args.no_instruction, query_instruction=args.query_instruction,
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
+                        ignore_remote_code=args.ignore_remote_code,
                         max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid)
 
 

@@ -68,6 +68,16 @@ class RunOptions:
         return {name: values[name]() for name in TYPES[spec.type].records}
 
 
+def texts_reader_for(spec: TaskSpec) -> Callable[[TaskSpec, str, Any], list[str]] | None:
+    """The ``texts(spec, split, data_dirs)`` of the type's evaluator module: every text a split encodes
+    (for the run's plan), or None when the module has none."""
+    row = TYPES.get(spec.type)
+    try:
+        return getattr(importlib.import_module(row.evaluator), "texts", None) if row is not None else None
+    except ModuleNotFoundError:
+        return None
+
+
 def evaluator_for(spec: TaskSpec) -> Callable[..., SplitResult]:
     """The ``evaluate`` function of the module the type table names for ``spec.type``."""
     row = TYPES.get(spec.type)

@@ -91,6 +91,11 @@ def cluster_set(vectors: np.ndarray, gold: list[Any], *, batch_size: int = 500, 
     return metrics.v_measure(gold, model.labels_.tolist())
 
 
+def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
+    """Every text of every set of a split (the run's plan counts them)."""
+    return [t for sentences, _ in load_sets(spec, split, data_dirs)[0] for t in sentences]
+
+
 def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:
     config = settings(spec)
     sets, source = load_sets(spec, split, data_dirs)

@@ -11,7 +11,8 @@ Sub-packages, in import order:
 
 - ``identity/``: what a model is: finding and loading its files (``loading.py``), how it must be
   run (``settings.py``, with the known model cards as data in ``model_cards.toml``), its identity
-  by its bytes (``fingerprint.py``), sentence-transformers folders read as data (``st_folder.py``).
+  by its bytes (``fingerprint.py``), sentence-transformers folders read as data (``st_folder.py``),
+  decoder-embedder families as data (``families.py`` with ``families.toml``).
 - ``cache/``: the embedding cache (``store.py``; ``index.py``, where its vectors are;
   ``fill.py``, filling it chunk by chunk as encoding goes).
 - ``encoders/``: how texts become vectors: the embedder adapter (``embedder.py``), pooling,
@@ -19,6 +20,6 @@ Sub-packages, in import order:
   retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
   ``onnx_backend.py``).
 - ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``).
-- ``adapters/``: models handed to us as Python objects (``in_memory.py``) and our embedders handed
-  to mteb (``mteb_bridge.py``).
+- ``adapters/``: models handed to us as Python objects (``in_memory.py``, FlagEmbedding's in
+  ``flag_embedding.py``) and our embedders handed to mteb (``mteb_bridge.py``).
 """

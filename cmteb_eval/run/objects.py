@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
+from ..models.adapters.flag_embedding import FlagEmbeddingEmbedder, is_flag_embedding
 from ..models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from ..models.pair import ModelPair
 from ..results.naming import safe_name
@@ -40,9 +41,13 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
         loaded, _ = load_models(request, request.device, cache, log=log)
         embedder, scorer = loaded.embedder, loaded.reranker
     if model is not None and model_path is None:
-        embedder = model if hasattr(model, "describe") and hasattr(model, "encode") else adapt_embedder(
-            model, request.model_name or f"in-memory-{type(model).__name__}", identity, request.batch_size,
-            request.use_instruction)
+        name = request.model_name or f"in-memory-{type(model).__name__}"
+        if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
+            embedder = model
+        elif is_flag_embedding(model):  # FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel: query/corpus methods
+            embedder = FlagEmbeddingEmbedder(model, name, identity, request.batch_size, request.use_instruction)
+        else:
+            embedder = adapt_embedder(model, name, identity, request.batch_size, request.use_instruction)
         if cache is not None and hasattr(embedder, "cached"):
             embedder.cache = cache
     if reranker is not None and reranker_path is None:

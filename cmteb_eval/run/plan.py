@@ -1,40 +1,53 @@
-"""The run's plan, printed before the first task: per task, the texts it will encode where they can be
-counted up front (STS and PairClassification: both sides of every pair of every eval split), how
-many of them the embedding cache already holds, and the tokens of the rest. Other types are listed without a
-count (their texts come from several tables or depend on the search); each encoding then says its
-own counts, and a time estimate once its first batches ran (``models/progress.py``)."""
+"""The run's plan, printed before the first task: per task, the distinct texts it will encode (every task
+type: both sides of STS and PairClassification pairs, queries and corpus of Retrieval, queries and
+candidates of Reranking, the train rows its experiments use and the test texts of Classification,
+every set of Clustering, human and
+machine summaries of Summarization, over every eval split), how many of them the embedding cache
+already holds, and the tokens of the rest, so that a large model's run states its cost up front.
+Each encoding then says its own counts, and a time estimate once its first batches ran
+(``models/progress.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..data.tables import column, load_split
 from ..errors import UserError
+from ..evaluators.base import texts_reader_for
 from ..models.progress import count
 from ..models.protocol import TEXT
 from ..tasks.card import TaskSpec
 
-COUNTED = ("STS", "PairClassification")
+
+def _flat(values) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        out.extend(str(v) for v in value) if isinstance(value, (list, tuple)) else out.append(str(value))
+    return out
 
 
-def _pair_texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    table, source = load_split(spec, split, data_dirs)
-    texts = []
-    for role in ("sentence1", "sentence2"):
-        for value in column(table, spec, role, source):
-            texts.extend(str(v) for v in value) if isinstance(value, (list, tuple)) else texts.append(str(value))
+def _columns(*roles: str) -> Callable[[TaskSpec, str, Sequence], list[str]]:
+    def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
+        table, source = load_split(spec, split, data_dirs)
+        return [t for role in roles for t in _flat(column(table, spec, role, source))]
     return texts
 
 
+# types whose texts are columns of one table; the others' evaluator modules say (their ``texts``)
+COLUMNS_OF = {"STS": _columns("sentence1", "sentence2"), "PairClassification": _columns("sentence1", "sentence2"),
+              "Summarization": _columns("human_summaries", "machine_summaries")}
+
+
 def task_texts(spec: TaskSpec, data_dirs) -> list[str] | None:
-    """The distinct texts a task of a counted type encodes (None for other types, or when its data
-    cannot be read here: the run reports that problem itself)."""
-    if spec.type not in COUNTED:
+    """The distinct texts a task encodes (None for a type with no counter, or when its data cannot be read
+    here: the run reports that problem itself)."""
+    texts_of = COLUMNS_OF.get(spec.type) or texts_reader_for(spec)
+    if texts_of is None:
         return None
     try:
-        return list(dict.fromkeys(t for split in spec.eval_splits for t in _pair_texts(spec, split, data_dirs)))
-    except (UserError, OSError, ValueError):
+        return list(dict.fromkeys(t for split in spec.eval_splits for t in texts_of(spec, split, data_dirs)))
+    except (UserError, OSError, ValueError, KeyError, TypeError):
         return None
 
 

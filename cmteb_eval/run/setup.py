@@ -46,6 +46,7 @@ class ModelRequest:
     normalize: bool | None = None
     max_length: int | None = None
     trust_remote_code: bool = False
+    ignore_remote_code: bool = False
     backend: str = "auto"
     max_batch_tokens: int | None = None
     sigmoid: bool = False
@@ -89,6 +90,7 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
                              query_instruction=request.query_instruction, pooling=request.pooling,
                              normalize=request.normalize, max_length=request.max_length,
                              trust_remote_code=request.trust_remote_code, backend=request.backend,
+                             ignore_remote_code=request.ignore_remote_code,
                              max_batch_tokens=request.max_batch_tokens, cache=cache, shard=shard)
     return embedder, name
 
@@ -124,13 +126,21 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         log(f"Model {name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
+        family = getattr(embedder, "family", None)
+        if family is not None:
+            side = "as the tokenizer says" if family.padding_side == "tokenizer" else family.padding_side
+            log(f"  {family.name} family ({family.matched_by}): {family.pooling} pooling, padding {side}, "
+                f"{'EOS ' + family.eos if family.eos else 'no EOS added'}; source {family.source}")
+        if getattr(embedder, "remote_code_skipped", None):
+            log(f"  --ignore-remote-code: {embedder.remote_code_skipped}")
     if request.reranker:
         from ..models.rerankers.cross_encoder import load_reranker
 
         reranker = load_reranker(request.reranker, device=request.device, dtype=request.dtype,
                                  batch_size=request.batch_size or 32,
                                  max_length=request.max_length if embedder is None else None,
-                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache)
+                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache,
+                                 ignore_remote_code=request.ignore_remote_code)
         log(f"Reranker {request.reranker} (cross-encoder, max_length={reranker.max_length}, "
             f"{reranker.device}/{reranker.dtype})"
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))

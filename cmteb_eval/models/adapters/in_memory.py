@@ -8,8 +8,11 @@ Protocols (``protocol.py``).
   cross-encoder (raw logits, its max length);
 - an mteb encoder (an object with ``mteb_model_meta``): ``encode(DataLoader, task_metadata=...,
   hf_split=..., hf_subset=..., prompt_type=...)`` with the task's mteb name;
+- FlagEmbedding's FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel: ``flag_embedding.py`` (the API
+  picks it before ``adapt_embedder``);
 - any object with ``encode(list[str])``: called with the texts, plus ``role=`` / ``prompt_type=``
-  when its signature names them.
+  when its signature names them; one that takes neither cannot tell queries from documents, and the
+  result of an asymmetric task (Retrieval, Reranking) says so (``warnings``).
 
 Identity: a model in memory changes between calls (a training loop), so each adapter is made per
 call and identified by a SHA-256 of its weights (``state_dict``) and settings, or by the identity
@@ -31,6 +34,8 @@ from ...tasks.aliases import mteb_name, mteb_subset
 from ..cache.fill import cached_encode
 from ..protocol import PASSAGE, QUERY, TEXT
 from ..vectors import distinct, refuse_non_finite
+
+ASYMMETRIC = ("Retrieval", "Reranking")  # task types whose queries and documents are encoded differently
 
 
 def class_name(obj: Any) -> str:
@@ -207,6 +212,16 @@ class CallableEmbedder(InMemoryEmbedder):
             parameters = {}
         self.passes = [p for p in ("role", "prompt_type") if p in parameters]
         super().__init__(obj, name, identity, {"passes": self.passes})
+
+    def describe(self, task=None) -> dict[str, Any]:
+        info = super().describe(task)
+        if not self.passes and getattr(task, "type", None) in ASYMMETRIC:
+            info["warnings"] = [f"{class_name(self.obj)}.encode takes neither role= nor prompt_type=, so it "
+                                f"cannot tell queries from documents: on this {task.type} task both were encoded "
+                                f"alike, without a query instruction or document prompt. Wrap the model so that encode takes "
+                                f"prompt_type='query'/'document' (or pass a SentenceTransformer / FlagEmbedding "
+                                f"object) to run it as its authors do."]
+        return info
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task=None) -> np.ndarray:
         kwargs = {}

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...errors import ModelLoadError
 from ...tasks.card import TaskSpec
 from . import backends
 from ..identity import loading
@@ -34,6 +35,7 @@ from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_f
 from .pooling import encode_tokens
 from ..protocol import PASSAGE, QUERY, TEXT
 from ..identity.settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
+from ..identity.families import find_family, refuse_api_only
 from ..identity.st_folder import read_st_folder
 from .st_head import build_head, output_dimension
 from ..vectors import distinct, refuse_non_finite
@@ -50,7 +52,7 @@ class TransformerEmbedder:
                  use_instruction: bool = True, query_instruction: str | None = None,
                  pooling: str | None = None, normalize: bool | None = None, max_length: int | None = None,
                  trust_remote_code: bool = False, backend: str = "torch", max_batch_tokens: int | None = None,
-                 cache=None, shard=None) -> None:
+                 cache=None, shard=None, ignore_remote_code: bool = False) -> None:
         backends.check_name(backend)
         self.model_id = model
         self.revision = revision
@@ -63,13 +65,21 @@ class TransformerEmbedder:
         self.trust_remote_code = trust_remote_code
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
-        loading.refuse_remote_code(model, config, trust_remote_code)
+        # a decoder-embedder family (families.toml): its mechanics, unless the folder's files or flags say otherwise
+        self.family = find_family((model_name, model, self.root.name if self.root is not None else None), config,
+                                  self.st.pooling if self.st is not None else None)
+        self.remote_code_skipped = loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code,
+                                                              self.family.remote_code if self.family else "")
+        if self.family is not None:
+            refuse_api_only(model, self.family)
         self.settings = self._settings(model, self.root, config, model_name,
                                        {"pooling": pooling, "normalize": normalize, "max_length": max_length,
-                                        "query_instruction": query_instruction}, self.st)
+                                        "query_instruction": query_instruction}, self.st, self.family)
         self.use_instruction = use_instruction
         self.device = runtime.pick_device(device)
-        self.dtype = runtime.pick_dtype(dtype, self.device)
+        family_dtype = self.family.gpu_dtype if self.family is not None and self.device.startswith("cuda") else None
+        self.dtype = runtime.pick_dtype(family_dtype if dtype in (None, "auto") and family_dtype else dtype,
+                                        self.device)
         self.batch_size = batch_size
         self.cache = cache  # a models.cache.EmbeddingCache, or None
         self.shard = shard  # a models.distributed.Shard under torchrun, or None
@@ -101,10 +111,10 @@ class TransformerEmbedder:
 
     @staticmethod
     def _settings(model: str, folder: Path | None, config: Any, model_name: str | None,
-                  overrides: dict[str, Any], st=None) -> EncoderSettings:
-        """The model's settings (known card, its sentence-transformers files, the command line), with a
-        max length the position embeddings can take."""
-        settings = resolve_settings(model, folder, model_name, overrides, st, config)
+                  overrides: dict[str, Any], st=None, family=None) -> EncoderSettings:
+        """The model's settings (known card, family, its sentence-transformers files, the command line), with
+        a max length the position embeddings can take."""
+        settings = resolve_settings(model, folder, model_name, overrides, st, config, family)
         fitted, note = fit_max_length(settings.max_length, config, model,
                                       from_command_line=overrides["max_length"] is not None)
         if note:
@@ -140,6 +150,15 @@ class TransformerEmbedder:
             if self.st is not None else {}
         if self.onnx_file is not None:
             st_info["onnx_file"] = self.onnx_file.relative_to(self.folder).as_posix()
+        if self.family is not None:
+            st_info.update(family=self.family.name, family_source=self.family.source,
+                           family_matched_by=self.family.matched_by)
+        if self.settings.eos:
+            st_info["eos"] = f"{self.settings.eos} ends every text (the tokenizer's, else appended after truncation)"
+        if self.settings.padding_side not in ("", "tokenizer"):
+            st_info["padding_side"] = self.settings.padding_side
+        if self.remote_code_skipped:
+            st_info["remote_code_skipped"] = self.remote_code_skipped
         return {
             "model": str(self.root or self.model_id),
             "revision": self.revision,
@@ -177,6 +196,9 @@ class TransformerEmbedder:
             identity["sentence_transformers"] = {**recorded, "modules": self.modules_fingerprint}
         if self.onnx_file is not None:
             identity["onnx_file"] = self.onnx_file.relative_to(self.folder).as_posix()
+        if self.settings.eos or self.settings.family:  # absent for other models: their keys stay as they were
+            identity["decoder"] = {"family": self.settings.family, "eos": self.settings.eos,
+                                   "padding_side": self.settings.padding_side}
         return identity
 
     @property
@@ -240,6 +262,8 @@ class TransformerEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenized = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length,
                                    padding=False, return_attention_mask=False)["input_ids"]
+        if self.settings.eos:
+            tokenized = self._ending_with_eos(tokenized)
         loading.check_token_ids(self.model_id, tokenized, self.config)
         # The model sees token ids, not text: texts that tokenise alike (characters outside the
         # vocabulary, case or accents the tokenizer drops, truncation) are encoded once and get
@@ -277,9 +301,26 @@ class TransformerEmbedder:
             self._head = build_head(self.settings.head, self.device)
         return encode_tokens(encoded, lengths, forward=self._forward, plan=self.plan, pooling=self.settings.pooling,
                              normalize=self.settings.normalize, pad_id=self.tokenizer.pad_token_id or 0,
-                             left=self.tokenizer.padding_side == "left", device=self.device,
+                             left=self.pads_left, device=self.device,
                              dimension=self.dimension, model_id=self.model_id, on_batch=on_batch,
                              prompt_length=prompt_length, head=self._head, truncate_dim=self.settings.truncate_dim)
+
+    @property
+    def pads_left(self) -> bool:
+        """Left padding where the family's recipe says so, else as the tokenizer says."""
+        side = self.settings.padding_side
+        return side == "left" if side in ("left", "right") else self.tokenizer.padding_side == "left"
+
+    def _ending_with_eos(self, sequences: list[list[int]]) -> list[list[int]]:
+        """Every sequence ending with the family's EOS token: the tokenizer's own where it appends it (the hub's
+        Qwen3-Embedding tokenizer does), else appended after the text is cut to max_length - 1 tokens."""
+        eos_id = self.tokenizer.convert_tokens_to_ids(self.settings.eos)
+        if not isinstance(eos_id, int) or self.tokenizer.convert_ids_to_tokens(eos_id) != self.settings.eos:
+            raise ModelLoadError(
+                f"Model {self.model_id!r} ({self.settings.family}) must end every text with {self.settings.eos!r}, "
+                f"which its tokenizer does not have.", "Use the tokenizer the model was released with.")
+        keep = self.settings.max_length - 1
+        return [ids if ids and ids[-1] == eos_id else list(ids[:keep]) + [eos_id] for ids in sequences]
 
     def _torch_forward(self, input_ids, attention_mask):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

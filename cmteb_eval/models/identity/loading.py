@@ -231,16 +231,31 @@ def remote_code_error(model: str, detail: str) -> ModelLoadError:
         "for a model whose source you trust.")
 
 
-def refuse_remote_code(model: str, config: Any, trust_remote_code: bool) -> None:
-    """Before anything loads: a config whose ``auto_map`` names code for a model type transformers
-    does not know cannot load without ``--trust-remote-code``; say so rather than fail later."""
+def refuse_remote_code(model: str, config: Any, trust_remote_code: bool, ignore_remote_code: bool = False,
+                       what_differs: str = "") -> str | None:
+    """Before anything loads: a config whose ``auto_map`` names the model's own code runs only with
+    ``--trust-remote-code`` (its code) or ``--ignore-remote-code`` (the stock transformers class, said in
+    the result), whatever its model_type: a known model_type would otherwise silently run the stock class,
+    which may differ from the code the authors ship (gte-Qwen2's bidirectional attention). Returns what
+    was skipped (for the result file) under ``--ignore-remote-code``, else None."""
     auto_map = getattr(config, "auto_map", None)
     if trust_remote_code or not auto_map:
-        return
+        return None
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     model_type = getattr(config, "model_type", None)
+    names = ", ".join(f"{k}: {v}" for k, v in auto_map.items()) if isinstance(auto_map, dict) else str(auto_map)
     if model_type not in CONFIG_MAPPING_NAMES:
-        names = ", ".join(f"{k}: {v}" for k, v in auto_map.items()) if isinstance(auto_map, dict) else str(auto_map)
         raise remote_code_error(model, f"config.json's model_type {model_type!r} is not one transformers knows; "
                                        f"its auto_map names {names[:160]}")
+    stock = CONFIG_MAPPING_NAMES[model_type].replace("Config", "Model")
+    skipped = f"config.json's auto_map ({names[:160]}) not run: the stock transformers {stock} ran instead" + \
+        (f" ({what_differs})" if what_differs else "")
+    if ignore_remote_code:
+        return skipped
+    raise ModelLoadError(
+        f"Model {model!r} ships its own code (config.json's auto_map: {names[:160]}); without "
+        f"--trust-remote-code the stock transformers {stock} would run instead, which may compute other vectors"
+        + (f" ({what_differs})" if what_differs else "") + ".",
+        "Pass --trust-remote-code to run the model's own code (only for a source you trust), or "
+        "--ignore-remote-code to run the stock class knowingly (the result file records what was skipped).")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ModelLoadError
+from .families import Family, is_decoder, undescribed_decoder
 from .st_folder import ST_POOLING_MODES, StFolder, instructions, tokenizer_max_length
 
 POOLING_MODES = ST_POOLING_MODES  # cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken
@@ -39,6 +40,10 @@ class EncoderSettings:
     passage_instruction: str = ""
     text_instruction: str = ""
     instruction_source: str = ""
+    # a decoder-embedder family's mechanics (families.py); the defaults change nothing
+    family: str = ""
+    eos: str = ""  # the token every text must end with
+    padding_side: str = ""  # "left", "right"; "" or "tokenizer": as the tokenizer says
 
     def recorded(self) -> dict[str, Any]:
         """The sentence-transformers settings that differ from the defaults (for result files)."""
@@ -105,7 +110,7 @@ def sentence_transformers_settings(st: StFolder, config: Any = None) -> dict[str
 
 def resolve_settings(model: str, folder: Path | None, model_name: str | None = None,
                      overrides: dict[str, Any] | None = None, st: StFolder | None = None,
-                     config: Any = None) -> EncoderSettings:
+                     config: Any = None, family: Family | None = None) -> EncoderSettings:
     settings = EncoderSettings()
     sources = []
     known = find_known_model(model_name, model, folder.name if folder else None)
@@ -113,6 +118,9 @@ def resolve_settings(model: str, folder: Path | None, model_name: str | None = N
         hub_id, card = known
         settings = replace(settings, **card)
         sources.append(f"known card {hub_id}")
+    if family is not None:
+        settings = replace(settings, **family.settings())
+        sources.append(f"family {family.name} ({family.matched_by}; {family.source})")
     if st is not None:
         found = sentence_transformers_settings(st, config)
         sources.append(found.pop("_source"))
@@ -125,6 +133,8 @@ def resolve_settings(model: str, folder: Path | None, model_name: str | None = N
         sources.append("command line")
     if settings.kind == "embedder" and (settings.pooling is None
                                         or any(m not in POOLING_MODES for m in settings.pooling.split("+"))):
+        if settings.pooling is None and config is not None and is_decoder(config):
+            raise undescribed_decoder(model, config)
         raise ModelLoadError(
             f"Model {model!r}: cannot tell how to pool its token embeddings (no sentence-transformers "
             f"files and not a known model).",

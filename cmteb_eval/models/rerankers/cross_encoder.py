@@ -50,7 +50,7 @@ class CrossEncoderReranker:
     def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
                  device: str | None = None, dtype: str | None = None, batch_size: int = 32,
                  max_length: int | None = None, sigmoid: bool = False, trust_remote_code: bool = False,
-                 cache=None) -> None:
+                 cache=None, ignore_remote_code: bool = False) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -61,6 +61,7 @@ class CrossEncoderReranker:
             loading.check_folder(self.folder)
         config = loading.read_config(model, self.folder, revision, trust_remote_code)
         refuse_non_cross_encoder(model, config)
+        self.remote_code_skipped = loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code)
         # hashed before the weights load: the files read are the files fingerprinted
         self.fingerprint, self.tokenizer_fingerprint = local_fingerprints(self.folder, getattr(cache, "root", None))
         self.commit_hash = getattr(config, "_commit_hash", None)
@@ -94,6 +95,7 @@ class CrossEncoderReranker:
         self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
         self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
         self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
+        self.remote_code_skipped = None
         self.device = str(parameter.device) if parameter is not None else "cpu"
         self.dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else "float32"
         self.tokenizer, self.model = tokenizer, model
@@ -124,6 +126,7 @@ class CrossEncoderReranker:
             "device": self.device,
             "batch_size": self.batch_size,
             "trust_remote_code": self.trust_remote_code,
+            **({"remote_code_skipped": self.remote_code_skipped} if self.remote_code_skipped else {}),
         }
 
     def _score_unique(self, pairs: list[tuple[str, str]]) -> np.ndarray:
