@@ -44,7 +44,8 @@ from .tasks.registry import Registry
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
-                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
+                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
+                "retrieval_method", "hybrid_weights", "token_vectors_budget_mb")
 
 
 @dataclass
@@ -118,6 +119,11 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
         loaded, _ = load_models(request, request.device, EmbeddingCache(cache_dir) if cache_dir else None, log=log)
         embedder, scorer = loaded.embedder, loaded.reranker
     if model is not None and model_path is None:
+        if any(load.get(k) not in (None, "dense") for k in ("retrieval_method", "hybrid_weights",
+                                                             "token_vectors_budget_mb")):
+            raise UserError("retrieval_method=, hybrid_weights= and token_vectors_budget_mb= apply to a bge-m3 model "
+                            "given by folder or hub id, which is loaded with its sparse and ColBERT heads.",
+                            "Pass the model's folder (model='path/to/bge-m3'), or leave these options out.")
         embedder = _in_memory_embedder(model, model_name, identity, load)
         if cache_dir and hasattr(embedder, "cached"):
             from .models.cache.store import EmbeddingCache
@@ -128,8 +134,10 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     first = (request.embedder_source()[1] if model_path else getattr(embedder, "name", None)
              or type(model).__name__) if embedder is not None else None
     second = reranker_path or getattr(scorer, "model_id", None)
-    name = model_name or (second if first is None else first if scorer is None
-                          else f"{safe_name(first)}__rerank__{safe_name(second)}")
+    suffix = request.method_suffix() if model_path else ""  # a bge-m3 method's own results folder
+    name = (model_name + suffix if model_name and first is not None else model_name) or (
+        second if first is None else first + suffix if scorer is None
+        else f"{safe_name(first)}{suffix}__rerank__{safe_name(second)}")
     # our adapters of objects in memory say whether they have an identity; models loaded from files have one
     stable = all(getattr(m, "stable", True) for m in (embedder, scorer) if m is not None)
     return ModelPair(embedder, scorer), str(name), stable
