@@ -190,6 +190,8 @@ def test_cli_hybrid_rescores_the_dense_top_k_over_budget_and_records_it(m3_folde
     assert model["retrieval_method"] == "hybrid" and model["rerank_top_k"] == 5
     assert model["hybrid_weights"] == {"dense": 0.4, "sparse": 0.2, "colbert": 0.4}
     assert "the dense top 5 rescored" in result["harness"]["protocol"]
+    assert result["harness"]["config"]["model"]["retrieval_method"] == "hybrid"  # in the resume key
+    assert result["harness"]["config"]["model"]["hybrid_weights"]["colbert"] == 0.4
     # each query's 5 results: BGEM3FlagModel's dense top 5, ranked by its hybrid score (through our metrics)
     from cmteb_eval.data.ranking import load_retrieval
     from cmteb_eval.evaluators import metrics
@@ -244,8 +246,21 @@ def test_other_task_types_are_refused_and_the_cache_keeps_m3_outputs(m3_folder, 
                                 retrieval_method="hybrid")
     ragged = sorted(p.parent.name for p in cache.rglob("*.ragged.npz"))
     assert len(set(ragged)) == 4  # lexical weights and token vectors, of queries and of passages: own keys
+    outputs = {json.loads((cache / "embeddings" / n / "meta.json").read_text())["output"] for n in ragged}
+    assert outputs == {"m3_lexical_weights", "m3_colbert_vecs"}
     again = cmteb_eval.evaluate(str(m3_folder), tasks=["QbqtcReranking"], task_files=cards, cache_dir=str(cache),
                                 retrieval_method="hybrid")
     assert again.main_scores() == first.main_scores()
     with pytest.raises(UserError, match="scores Retrieval and Reranking tasks only"):
         cmteb_eval.evaluate(str(m3_folder), tasks=["DemoSTSZh"], retrieval_method="sparse")
+
+
+def test_the_fp32_retry_keeps_the_method_and_heads(m3_folder, qbqtc):
+    from cmteb_eval.models.encoders.precision import fp32_twin
+
+    model = ours(m3_folder, "sparse")
+    twin = fp32_twin(model)
+    assert type(twin) is type(model) and twin.retrieval_method == "sparse" and twin.base is not model.base
+    texts = qbqtc[1][:5]
+    for a, b in zip(model.lexical_weights(texts, role="passage"), twin.lexical_weights(texts, role="passage")):
+        np.testing.assert_allclose(a, b, atol=1e-6)

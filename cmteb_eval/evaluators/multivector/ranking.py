@@ -64,8 +64,9 @@ def search(embedder, spec, data, top_k: int, rerank_top_k: int) -> tuple[list, s
         needed = token_vector_bytes(embedder, data.corpus_texts)
         budget = int(embedder.token_budget_mb) * 2 ** 20
         if needed > budget:
-            note = (f"bge-m3 {method}: the dense top {rerank_top_k} rescored, not the whole corpus (its token vectors "
-                    f"take {needed / 2 ** 20:.1f} MB, over the {embedder.token_budget_mb} MB budget)")
+            note = (f"instead of the inner product, bge-m3 {method}: the dense top {rerank_top_k} rescored, not the "
+                    f"whole corpus (its token vectors take {needed / 2 ** 20:.1f} MB, over the "
+                    f"{embedder.token_budget_mb} MB budget)")
             progress.note(f"    {note}")
             return rescore_dense_top(embedder, spec, data, method, weights, rerank_top_k), note
     queries = Side(embedder, spec, method, data.query_texts, QUERY)
@@ -79,7 +80,7 @@ def search(embedder, spec, data, top_k: int, rerank_top_k: int) -> tuple[list, s
     found = scored_search(prepare, len(data.query_texts), len(data.corpus_ids), data.corpus_ids, top_k=top_k,
                           chunk_size=chunk)
     ranked = [([data.corpus_ids[i] for i in idx], s) for idx, s in zip(found.indices, found.scores)]
-    return ranked, f"bge-m3 {method} over the whole corpus (exact)"
+    return ranked, f"instead of the inner product, bge-m3 {method} over the whole corpus (exact)"
 
 
 def rescore_dense_top(embedder, spec, data, method: str, weights, k: int) -> list:

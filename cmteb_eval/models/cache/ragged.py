@@ -11,6 +11,7 @@ or written for another key is not used (a damaged one is deleted and its texts r
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import warnings
@@ -20,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...files import open_regular
-from .store import HASH_BYTES, namespace_id, namespace_key, text_hash
+from .store import FORMAT_VERSION, HASH_BYTES, CacheStats, namespace_id, namespace_key, text_hash
 
 SUFFIX = ".ragged.npz"
 
@@ -41,6 +42,9 @@ class RaggedNamespace:
         self.key = namespace_key(identity)
         self.folder = Path(root) / "embeddings" / namespace_id(identity)
         self.owner = owner  # the EmbeddingCache: a cache that cannot be used is given up, never fails the run
+        self.stats = CacheStats()
+        if owner is not None:  # counted in the run's cache summary with the dense vectors' namespaces
+            self.stats = owner._namespaces.setdefault(f"ragged-{namespace_id(identity)}", self).stats
 
     def _shards(self):
         if not self.folder.is_dir():
@@ -75,8 +79,10 @@ class RaggedNamespace:
         except OSError as exc:
             self._give_up(exc, f"reading {self.folder}")
             found = {}
-        positions = [i for t, i in wanted.items()]
-        return found, [i for i in positions if i not in found]
+        missing = [i for i in wanted.values() if i not in found]
+        self.stats.hits += len(found)
+        self.stats.misses += len(missing)
+        return found, missing
 
     def store(self, texts: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
         if not len(texts) or (self.owner is not None and self.owner.unusable is not None):
@@ -90,6 +96,10 @@ class RaggedNamespace:
         temp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            meta = self.folder / "meta.json"  # what the key is made of, for ``cache info``
+            if not meta.is_file():
+                meta.write_text(json.dumps({"format": FORMAT_VERSION, **self.identity}, indent=1, ensure_ascii=False),
+                                encoding="utf-8")
             fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=SUFFIX)
             with os.fdopen(fd, "wb") as out:
                 np.savez(out, key=np.frombuffer(self.key, dtype=np.uint8), hashes=hashes, offsets=offsets, rows=rows)

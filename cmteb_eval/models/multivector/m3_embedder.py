@@ -67,6 +67,13 @@ class M3Embedder:
             raise AttributeError(name)
         return getattr(self.base, name)
 
+    def with_base(self, base) -> "M3Embedder":
+        """The same method and heads over another dense embedder (the float32 twin of ``--retry-fp32``)."""
+        twin = M3Embedder.__new__(M3Embedder)
+        twin.__dict__.update(self.__dict__)
+        twin.base, twin._heads = base, None  # the heads load again, in the new embedder's dtype
+        return twin
+
     # ------------------------------------------------------------ what a run reads
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task=None) -> np.ndarray:
