@@ -116,9 +116,10 @@ def main() -> None:
         f"{ref_seconds:.2f} s | {1000 * per_query:.0f} ms (all {args.queries} queries: ~{per_query * args.queries / 60:.0f}"
         f" min, extrapolated) | Python dicts |",
         "",
-        f"The reference's top 10 of its {args.reference_queries} queries equal ours (scores to 1e-5). The corpus's "
-        f"weights are held as lists of arrays (as the evaluator holds them after encoding); the search itself holds "
-        f"one chunk's CSR matrix and one query block's dense scores at a time. Encoding the passages (the model's "
+        f"The reference's top 10 of its {args.reference_queries} queries equal ours (scores to 1e-5). Here all "
+        f"{args.passages} passages' weights are held as arrays for the whole run (the RSS counts them; the evaluator "
+        f"encodes and holds one chunk's at a time); the search holds one chunk's CSR matrix and one query block's "
+        f"dense scores at a time. Encoding the passages (the model's "
         f"forward pass) is not included: on the real bge-m3 it dominates and is the dense encoder's cost "
         f"(sections above). Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (load average "
         f"{load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), python {platform.python_version()}, "
