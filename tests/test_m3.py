@@ -251,6 +251,12 @@ def test_other_task_types_are_refused_and_the_cache_keeps_m3_outputs(m3_folder, 
     again = cmteb_eval.evaluate(str(m3_folder), tasks=["QbqtcReranking"], task_files=cards, cache_dir=str(cache),
                                 retrieval_method="hybrid")
     assert again.main_scores() == first.main_scores()
+    damaged = next(cache.rglob("*.ragged.npz"))
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated shard: reported, deleted, recomputed
+    with pytest.warns(UserWarning, match="is damaged"):
+        third = cmteb_eval.evaluate(str(m3_folder), tasks=["QbqtcReranking"], task_files=cards, cache_dir=str(cache),
+                                    retrieval_method="hybrid")
+    assert third.main_scores() == first.main_scores() and damaged.stat().st_size > 100  # written again, whole
     with pytest.raises(UserError, match="scores Retrieval and Reranking tasks only"):
         cmteb_eval.evaluate(str(m3_folder), tasks=["DemoSTSZh"], retrieval_method="sparse")
 

@@ -46,13 +46,18 @@ class RaggedNamespace:
         if owner is not None:  # counted in the run's cache summary with the dense vectors' namespaces
             self.stats = owner._namespaces.setdefault(f"ragged-{namespace_id(identity)}", self).stats
 
-    def _shards(self):
+    def _shards(self, wanted: dict[bytes, int]):
+        """(hashes, offsets, rows) of each intact shard of this key that holds a wanted text (a shard's
+        hashes are read first; its rows only when it holds one, and then its checksum is verified)."""
         if not self.folder.is_dir():
             return
         for path in sorted(self.folder.glob("*" + SUFFIX)):
             try:
                 with open_regular(path) as handle, np.load(handle, allow_pickle=False) as data:
-                    key, hashes, offsets, rows = data["key"], data["hashes"], data["offsets"], data["rows"]
+                    key, hashes = data["key"], data["hashes"]
+                    if key.tobytes() != self.key or not any(h.tobytes() in wanted for h in hashes):
+                        continue  # another key's shard (copied here) is not ours, and is left alone
+                    offsets, rows = data["offsets"], data["rows"]
                 if _digest(key.tobytes(), hashes, offsets, rows) != path.name[:-len(SUFFIX)]:
                     raise ValueError("checksum mismatch")
             except Exception as exc:  # noqa: BLE001 -- damaged: recomputed, never used
@@ -63,15 +68,14 @@ class RaggedNamespace:
                 except OSError:
                     pass
                 continue
-            if key.tobytes() == self.key:  # another key's shard (copied here): not ours, left alone
-                yield hashes, offsets, rows
+            yield hashes, offsets, rows
 
     def lookup(self, texts: Sequence[str]) -> tuple[dict[int, np.ndarray], list[int]]:
         """Cached arrays by position, and the positions that must be computed."""
         found: dict[int, np.ndarray] = {}
         wanted = {text_hash(t): i for i, t in enumerate(texts)}
         try:
-            for hashes, offsets, rows in self._shards() if texts else ():
+            for hashes, offsets, rows in self._shards(wanted) if texts else ():
                 for row, digest in enumerate(hashes):
                     position = wanted.get(digest.tobytes())
                     if position is not None and position not in found:
