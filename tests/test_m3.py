@@ -165,6 +165,10 @@ def test_a_model_without_the_heads_is_refused_by_name(tiny_bert, m3_folder):
         ours(m3_folder, "sparse", "0.4,0.2,0.4")
     with pytest.raises(UserError, match="three non-negative numbers"):
         ours(m3_folder, "hybrid", "0.4,0.2")
+    from cmteb_eval.run.setup import ModelRequest, load_models
+
+    with pytest.raises(UserError, match="but no embedder was given"):
+        load_models(ModelRequest(reranker=str(m3_folder), retrieval_method="sparse"), "cpu", log=lambda line: None)
 
 
 def cli(capsys, *args) -> tuple[int, str]:

@@ -135,6 +135,10 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             and _is_cross_encoder_folder(request.model):
         log(f"Model {request.model} is a cross-encoder: evaluated as the reranker (as --reranker).")
         request = replace(request, reranker=request.model, model=None)
+    if not request.wants_embedder and (request.retrieval_method not in (None, "dense") or request.hybrid_weights):
+        raise UserError(f"--retrieval-method {request.retrieval_method} is how a bge-m3 embedder (--model) scores, "
+                        f"but no embedder was given: the cross-encoder scores the pairs.",
+                        "Pass --model BAAI/bge-m3 (or its folder) with --retrieval-method, or leave the option out.")
     if request.wants_embedder:
         embedder, name = load_embedder_for(request, device, cache, shard)
         if request.uses_packaged_copy:
