@@ -160,7 +160,8 @@ def main() -> None:
         f"peak {peak / 2 ** 20:.0f} MiB in arrays (tracemalloc); process peak RSS {rss:.0f} MiB, the synthetic "
         f"weights included |",
         f"| FlagEmbedding 1.4.2 `compute_lexical_matching_score` ({args.reference_queries} queries x all passages) | "
-        f"{ref_seconds:.2f} s | {1000 * per_query:.0f} ms (all {args.queries} queries: ~{per_query * args.queries / 60:.0f}"
+        f"{ref_seconds:.2f} s | {1000 * per_query:.0f} ms (all {args.queries} queries: "
+        f"~{per_query * args.queries / 60:.0f}"
         f" min, extrapolated) | Python dicts |",
         "",
         f"The reference's top 10 of its {args.reference_queries} queries equal ours (scores to 1e-5). Here all "

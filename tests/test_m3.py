@@ -163,6 +163,8 @@ def test_a_model_without_the_heads_is_refused_by_name(tiny_bert, m3_folder):
     assert type(ours(tiny_bert, "dense", pooling="cls")).__name__ == "TransformerEmbedder"  # dense: the plain embedder
     with pytest.raises(UserError, match="hybrid-weights applies to --retrieval-method hybrid"):
         ours(m3_folder, "sparse", "0.4,0.2,0.4")
+    with pytest.raises(UserError, match="budget-mb applies to --retrieval-method colbert or hybrid, not sparse"):
+        ours(m3_folder, "sparse", token_vectors_budget_mb=10)
     with pytest.raises(UserError, match="three non-negative numbers"):
         ours(m3_folder, "hybrid", "0.4,0.2")
     from cmteb_eval.run.setup import ModelRequest, load_models

@@ -53,6 +53,10 @@ class M3Embedder:
         if self.hybrid_weights is not None and self.method != "hybrid":
             raise UserError(f"--hybrid-weights applies to --retrieval-method hybrid, not {self.method}.",
                             "Drop --hybrid-weights or pass --retrieval-method hybrid.")
+        if token_budget_mb is not None and self.method not in ("colbert", "hybrid"):
+            raise UserError(f"--token-vectors-budget-mb applies to --retrieval-method colbert or hybrid, not "
+                            f"{self.method}.",
+                            "Drop --token-vectors-budget-mb or pass a method that uses token vectors.")
         self.token_budget_mb = DEFAULT_TOKEN_BUDGET_MB if token_budget_mb is None else int(token_budget_mb)
         self.folder = heads_folder(base)
         missing = missing_heads(self.folder)
@@ -189,6 +193,6 @@ def wrap_m3(embedder, method: str | None, hybrid_weights=None, token_budget_mb: 
     """The embedder a run uses: ``M3Embedder`` over a folder that has bge-m3's heads (and for any method but
     dense), else the dense embedder as it is (a method but dense on it is refused by name)."""
     method = check_method(method)
-    if method == "dense" and hybrid_weights is None and missing_heads(embedder.folder):
+    if method == "dense" and hybrid_weights is None and token_budget_mb is None and missing_heads(embedder.folder):
         return embedder  # a hub id is not looked up for heads a dense run does not use
     return M3Embedder(embedder, method, hybrid_weights, token_budget_mb)
