@@ -79,6 +79,16 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "it applies, else torch")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars: a progress line every 30 s instead (the default when stdout is not a terminal)")
+    run.add_argument("--retrieval-method", choices=("dense", "sparse", "colbert", "hybrid"), default="dense",
+                     help="bge-m3: score Retrieval and Reranking tasks by its dense embedding, its lexical weights "
+                     "(sparse), its ColBERT vectors or their weighted mean (hybrid), as FlagEmbedding's BGEM3FlagModel "
+                     "does; each method writes its own results folder (<model>__sparse, ...). Default dense")
+    run.add_argument("--hybrid-weights", metavar="DENSE,SPARSE,COLBERT",
+                     help="the hybrid's weights (default FlagEmbedding 1.4's 1,1,1; the bge-m3 card's example: "
+                     "0.4,0.2,0.4); recorded in the result")
+    run.add_argument("--token-vectors-budget-mb", type=int,
+                     help="colbert/hybrid retrieval: exact over the whole corpus while its ColBERT vectors fit this "
+                     "many MB (default 4096), else the dense top --rerank-top-k is rescored (said in the result)")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
@@ -88,6 +98,9 @@ def check_run_arguments(args: argparse.Namespace) -> None:
     check_positive(args.batch_size, "--batch-size")
     check_positive(args.max_length, "--max-length", "a positive number of tokens")
     check_positive(args.max_batch_tokens, "--max-batch-tokens")
+    if args.token_vectors_budget_mb is not None and args.token_vectors_budget_mb < 0:
+        raise UserError("--token-vectors-budget-mb must be 0 or more.", "Pass a size in MB (0: always rescore "
+                        "the dense top --rerank-top-k).")
 
 
 def model_request(args: argparse.Namespace):
@@ -99,7 +112,9 @@ def model_request(args: argparse.Namespace):
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
                         ignore_remote_code=args.ignore_remote_code,
-                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid)
+                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid,
+                        retrieval_method=args.retrieval_method, hybrid_weights=args.hybrid_weights,
+                        token_vectors_budget_mb=args.token_vectors_budget_mb)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -154,8 +169,11 @@ def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> st
     from ..results.naming import model_folder
     from ..run.plan import plan_lines
 
+    from ..data.ranking import load_retrieval
+
     folder = model_folder(output_dir, name, models.describe(None))
-    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache))
+    corpus_of = lambda spec, split: load_retrieval(spec, split, data_dirs).corpus_texts  # noqa: E731
+    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, corpus_of))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

@@ -29,6 +29,7 @@ from ..tasks.items import make_items
 from ..tasks.types import TYPES
 from . import metrics
 from .base import RunOptions, SplitResult
+from .multivector import ranking as m3
 from .rerank_stage import combine, score_with_reranker
 from .search import normalize_rows
 
@@ -44,7 +45,11 @@ def rank_order(protocol: str, ids: list[str], scores: np.ndarray) -> np.ndarray:
 
 
 def bi_encoder_scores(embedder, spec: TaskSpec, data: RerankingData) -> list[np.ndarray]:
-    """Cosine (float32) of each query with each of its candidates; each distinct text encoded once."""
+    """Cosine (float32) of each query with each of its candidates; each distinct text encoded once.
+    A bge-m3 embedder run by another method scores every candidate by that method."""
+    if m3.method_of(embedder) != "dense":
+        return m3.candidate_scores(embedder, spec, [q.query for q in data.queries],
+                                   [q.candidate_texts for q in data.queries])
     texts_of = [q.query if isinstance(q.query, list) else [q.query] for q in data.queries]
     queries = normalize_rows(embedder.encode([t for texts in texts_of for t in texts], role=QUERY, task=spec))
     texts = [t for q in data.queries for t in q.candidate_texts]
@@ -118,5 +123,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
         first, first_items = protocol_scores(protocol, data, stage1)
         scores.update({f"stage1_{k}": v for k, v in first.items()})
         items.update({f"stage1_{k}": v for k, v in first_items.items() if k != "query_id"})
-    return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol],
+    method = m3.method_of(models.embedder)
+    return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol] + (
+                           f"; every candidate scored by bge-m3 {method}" if method != "dense" else ""),
                        items=make_items("Reranking", **items, num_skipped_rows=data.skipped))

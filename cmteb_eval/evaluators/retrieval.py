@@ -24,6 +24,7 @@ from ..tasks.items import make_items
 from ..tasks.types import TYPES
 from . import metrics
 from .base import RunOptions, SplitResult
+from .multivector import ranking as m3
 from .rerank_stage import score_with_reranker
 from .search import DEFAULT_CHUNK_SIZE, exact_search, normalize_rows
 
@@ -73,9 +74,16 @@ def rerank_run(reranker, spec: TaskSpec, data, run: dict[str, dict[str, float]],
     return {qid: {d: float(s) for d, s in zip(ids, r)} for qid, ids, r in zip(data.query_ids, top_ids, reranked)}
 
 
-def runs(embedder, reranker, spec: TaskSpec, data, options: RunOptions) -> tuple[dict, dict | None]:
-    """The first-stage run (embedder, top k) and, with a reranker, the reranked run."""
-    ranked = first_stage(embedder, spec, data, options.top_k)
+def runs(embedder, reranker, spec: TaskSpec, data, options: RunOptions,
+         notes: list[str] | None = None) -> tuple[dict, dict | None]:
+    """The first-stage run (embedder, top k) and, with a reranker, the reranked run. A bge-m3 embedder
+    run by another method than dense searches by it, and adds to ``notes`` how it searched."""
+    if m3.method_of(embedder) != "dense":
+        ranked, note = m3.search(embedder, spec, data, options.top_k, options.rerank_top_k)
+        if notes is not None:
+            notes.append(note)
+    else:
+        ranked = first_stage(embedder, spec, data, options.top_k)
     run = to_run(data.query_ids, ranked, scoring_settings(spec)["ignore_identical_ids"])
     if reranker is None:
         return run, None
@@ -97,9 +105,10 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
     options = options or RunOptions()
     embedder = models.require_embedder(spec)  # before any data is read
     data = load_retrieval(spec, split, data_dirs)
-    run, reranked = runs(embedder, models.reranker, spec, data, options)
+    notes: list[str] = []
+    run, reranked = runs(embedder, models.reranker, spec, data, options, notes)
     scores, per_query = metrics.retrieval_metrics(data.qrels, run)
-    protocol = PROTOCOL.format(top_k=options.top_k)
+    protocol = "; ".join([PROTOCOL.format(top_k=options.top_k), *notes])
     if reranked is None:
         return SplitResult(scores=scores, source=data.source, protocol=protocol,
                            items=make_items("Retrieval", query_id=list(per_query), **_items(per_query)))

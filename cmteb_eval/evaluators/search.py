@@ -159,3 +159,35 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return vectors / norms
+
+
+def scored_search(prepare_chunk: Callable[[int, int], Callable[[int, int], np.ndarray]], n_queries: int,
+                  corpus_size: int, doc_ids: Sequence[str], top_k: int = DEFAULT_TOP_K,
+                  chunk_size: int = DEFAULT_CHUNK_SIZE, query_block: int = DEFAULT_QUERY_BLOCK) -> SearchResult:
+    """:func:`exact_search` for scores that are not one inner product (bge-m3's sparse, ColBERT, hybrid):
+    ``prepare_chunk(start, stop)`` readies corpus rows start..stop-1 and returns ``block(q0, q1)``, the
+    float32 scores [q1 - q0, stop - start] of those queries. Same exact top k, same trec_eval tie order."""
+    k = max(1, min(top_k, corpus_size))
+    tie_key = np.empty(corpus_size, dtype=np.int64)
+    tie_key[np.argsort(np.asarray([str(d) for d in doc_ids]), kind="stable")] = np.arange(corpus_size)
+    blocks = [(q0, min(q0 + query_block, n_queries)) for q0 in range(0, n_queries, query_block)]
+    best = [(np.zeros((q1 - q0, 0), np.float32), np.zeros((q1 - q0, 0), np.int64)) for q0, q1 in blocks]
+    bar = progress.Progress("search", corpus_size, "docs")
+    for start in range(0, corpus_size, chunk_size):
+        stop = min(start + chunk_size, corpus_size)
+        block_of = prepare_chunk(start, stop)
+        with progress.timed("scoring_seconds"):
+            for b, (q0, q1) in enumerate(blocks):
+                scores = np.ascontiguousarray(block_of(q0, q1), dtype=np.float32)
+                if scores.shape != (q1 - q0, stop - start):
+                    raise ValueError(f"scores of queries {q0}..{q1} on rows {start}..{stop} have shape {scores.shape}")
+                index = np.broadcast_to(np.arange(start, stop, dtype=np.int64), scores.shape)
+                s, i = _select_top(scores, index, tie_key, k)
+                best[b] = _select_top(np.concatenate([best[b][0], s], axis=1),
+                                      np.concatenate([best[b][1], i], axis=1), tie_key, k)
+        bar.update(stop - start)
+    bar.close()
+    best_s = np.concatenate([s for s, _ in best]) if best else np.zeros((0, 0), np.float32)
+    best_i = np.concatenate([i for _, i in best]) if best else np.zeros((0, 0), np.int64)
+    scores, indices = _order(best_s, best_i, tie_key)
+    return SearchResult(indices=indices, scores=scores)

@@ -20,6 +20,8 @@ Sub-packages, in import order:
   retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
   ``onnx_backend.py``).
 - ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``).
+- ``multivector/``: bge-m3's sparse and ColBERT heads and the embedder that runs them by a retrieval
+  method (``m3_heads.py``, ``m3_embedder.py``, ``methods.py``).
 - ``adapters/``: models handed to us as Python objects (``in_memory.py``, FlagEmbedding's in
   ``flag_embedding.py``) and our embedders handed to mteb (``mteb_bridge.py``).
 """

@@ -37,7 +37,8 @@ def model_info(models: ModelPair, options: RunOptions, task: TaskSpec | None) ->
     the models' descriptions, the cross-encoder's depth when it reranks an embedder's results,
     and the run options the task's type records (``RunOptions.recorded``)."""
     info = models.describe(task)
-    if models.embedder is not None and models.reranker is not None:
+    if models.embedder is not None and (models.reranker is not None or info.get("retrieval_method") in
+                                        ("colbert", "hybrid")):  # bge-m3 over budget rescores the dense top k
         info["rerank_top_k"] = options.rerank_top_k
     if task is not None:
         info.update(options.recorded(task))

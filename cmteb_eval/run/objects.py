@@ -41,6 +41,11 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
         loaded, _ = load_models(request, request.device, cache, log=log)
         embedder, scorer = loaded.embedder, loaded.reranker
     if model is not None and model_path is None:
+        if any(getattr(request, k) not in (None, "dense") for k in ("retrieval_method", "hybrid_weights",
+                                                                     "token_vectors_budget_mb")):
+            raise UserError("retrieval_method=, hybrid_weights= and token_vectors_budget_mb= apply to a bge-m3 model "
+                            "given by folder or hub id, which is loaded with its sparse and ColBERT heads.",
+                            "Pass the model's folder (model='path/to/bge-m3'), or leave these options out.")
         name = request.model_name or f"in-memory-{type(model).__name__}"
         if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
             embedder = model
@@ -62,6 +67,8 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
     first = (request.embedder_source()[1] if model_path else getattr(embedder, "name", None)
              or type(model).__name__) if embedder is not None else None
     second = reranker_path or getattr(scorer, "model_id", None)
-    name = request.model_name or (second if first is None else first if scorer is None
-                                  else f"{safe_name(first)}__rerank__{safe_name(second)}")
+    suffix = request.method_suffix() if model_path else ""  # a bge-m3 method's own results folder
+    name = (request.model_name + suffix if request.model_name and first is not None else request.model_name) or (
+        second if first is None else first + suffix if scorer is None
+        else f"{safe_name(first)}{suffix}__rerank__{safe_name(second)}")
     return ModelPair(embedder, scorer), str(name)

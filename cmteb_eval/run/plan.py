@@ -75,8 +75,9 @@ def tokens(embedder, texts: list[str]) -> int | None:
     return sum(len(i) for i in ids)
 
 
-def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache) -> list[str]:
-    """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``)."""
+def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache, corpus_of=None) -> list[str]:
+    """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``);
+    ``corpus_of(spec, split)``: a Retrieval task's corpus texts, for bge-m3's ColBERT storage."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
     for spec in specs:
@@ -96,5 +97,32 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
     if total_texts:
         lines.append(f"  counted up front: {total_todo} of {total_texts} text(s) to encode, {count(total_tokens)} "
                      f"tokens (a task already complete with this configuration is skipped)")
+    lines.extend(colbert_storage_lines(specs, embedder, corpus_of))
     lines.append(f"Embedding cache: {cache.root}" if cache is not None else "Embedding cache: off (--no-cache)")
+    return lines
+
+
+def colbert_storage_lines(specs: Sequence[TaskSpec], embedder, corpus_of=None) -> list[str]:
+    """For bge-m3 run by colbert or hybrid: what its token vectors cost (one float32 vector per token after
+    the first), per Retrieval task's corpus (``corpus_of(spec, split)``), and whether that fits the budget
+    for an exact search."""
+    method = getattr(embedder, "retrieval_method", None)
+    if method not in ("colbert", "hybrid"):
+        return []
+    dim, budget = embedder.colbert_dim, embedder.token_budget_mb
+    lines = [f"  ColBERT storage ({method}): {dim} float32 per token, {dim * 4} bytes; the cache keeps them on disk, "
+             f"a search holds one corpus chunk's at a time; budget for an exact search {budget} MB"]
+    for spec in specs:
+        if spec.type != "Retrieval" or corpus_of is None:
+            continue
+        for split in spec.eval_splits:
+            try:
+                texts = corpus_of(spec, split)
+            except (UserError, OSError, ValueError):
+                continue
+            size = (tokens(embedder, texts) or 0) - len(texts)  # the CLS token has no ColBERT vector
+            mb = size * dim * 4 / 2 ** 20
+            lines.append(f"    {spec.name} ({split}): {len(texts)} passages, {count(size)} token vectors, "
+                         f"{mb:.1f} MB: " + ("exact over the corpus" if mb <= budget else
+                                             "over the budget: the dense top --rerank-top-k is rescored"))
     return lines

@@ -50,6 +50,9 @@ class ModelRequest:
     backend: str = "auto"
     max_batch_tokens: int | None = None
     sigmoid: bool = False
+    retrieval_method: str = "dense"  # bge-m3: dense, sparse, colbert or hybrid (models/multivector/)
+    hybrid_weights: tuple[float, float, float] | str | None = None  # DENSE,SPARSE,COLBERT; None: FlagEmbedding's
+    token_vectors_budget_mb: int | None = None  # ColBERT/hybrid exact over the corpus while its vectors fit this
 
     @property
     def wants_embedder(self) -> bool:
@@ -72,12 +75,22 @@ class ModelRequest:
 
     def results_name(self, embedder_name: str | None) -> str:
         """The results folder's name: ``--model-name``, else the embedder's, the cross-encoder's, or
-        for both ``<embedder>__rerank__<cross-encoder>`` (another pipeline, another folder)."""
+        for both ``<embedder>__rerank__<cross-encoder>`` (another pipeline, another folder); a bge-m3
+        method other than dense adds its name to the embedder's (``method_suffix``)."""
         if self.reranker is None:
-            return embedder_name
+            return embedder_name if embedder_name is None else embedder_name + self.method_suffix()
         if embedder_name is None:
             return self.model_name or self.reranker
-        return self.model_name or f"{safe_name(embedder_name)}__rerank__{safe_name(self.reranker)}"
+        if self.model_name:
+            return self.model_name + self.method_suffix()
+        return f"{safe_name(embedder_name)}{self.method_suffix()}__rerank__{safe_name(self.reranker)}"
+
+    def method_suffix(self) -> str:
+        """A bge-m3 method other than dense names its own results folder (``bge-m3__sparse``), so each
+        method keeps its own result."""
+        from ..models.multivector.methods import check_method, parse_weights, results_suffix
+
+        return results_suffix(check_method(self.retrieval_method), parse_weights(self.hybrid_weights))
 
 
 def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None):
@@ -92,6 +105,11 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
                              trust_remote_code=request.trust_remote_code, backend=request.backend,
                              ignore_remote_code=request.ignore_remote_code,
                              max_batch_tokens=request.max_batch_tokens, cache=cache, shard=shard)
+    from ..models.multivector.m3_embedder import wrap_m3
+    from ..models.multivector.methods import parse_weights
+
+    embedder = wrap_m3(embedder, request.retrieval_method, parse_weights(request.hybrid_weights),
+                       request.token_vectors_budget_mb)
     return embedder, name
 
 
@@ -119,13 +137,17 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             and _is_cross_encoder_folder(request.model):
         log(f"Model {request.model} is a cross-encoder: evaluated as the reranker (as --reranker).")
         request = replace(request, reranker=request.model, model=None)
+    if not request.wants_embedder and (request.retrieval_method not in (None, "dense") or request.hybrid_weights):
+        raise UserError(f"--retrieval-method {request.retrieval_method} is how a bge-m3 embedder (--model) scores, "
+                        f"but no embedder was given: the cross-encoder scores the pairs.",
+                        "Pass --model BAAI/bge-m3 (or its folder) with --retrieval-method, or leave the option out.")
     if request.wants_embedder:
         embedder, name = load_embedder_for(request, device, cache, shard)
         if request.uses_packaged_copy:
             log(f"The hub is off: {DEFAULT_MODEL_NAME} is loaded from its packaged copy ({packaged_minilm()}).")
         log(f"Model {name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
-            f"backend {embedder.describe().get('backend', 'torch')})")
+            f"backend {embedder.describe().get('backend', 'torch')})" + m3_line(embedder))
         family = getattr(embedder, "family", None)
         if family is not None:
             side = "as the tokenizer says" if family.padding_side == "tokenizer" else family.padding_side
@@ -146,3 +168,14 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
     return ModelPair(embedder, reranker), request.results_name(name)
 
+
+def m3_line(embedder) -> str:
+    """What the model line adds for a bge-m3 model: its retrieval method (and the hybrid's weights)."""
+    method = getattr(embedder, "retrieval_method", None)
+    if method is None:
+        return ""
+    info = embedder.describe(None)
+    weights = info.get("hybrid_weights")
+    return f", bge-m3 retrieval method {method}" + (
+        f" (weights dense {weights['dense']:g}, sparse {weights['sparse']:g}, colbert {weights['colbert']:g})"
+        if weights else "")

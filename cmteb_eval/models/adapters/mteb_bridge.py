@@ -25,6 +25,12 @@ class _TaskView:
 
 
 def as_mteb_encoder(embedder: Embedder, name: str = "cmteb-eval/model", revision: str | None = None):
+    method = getattr(embedder, "retrieval_method", None) or "dense"
+    if method != "dense":  # mteb scores dense vectors only: it would get the dense numbers under this method's name
+        from ...errors import UserError
+
+        raise UserError(f"bge-m3's {method} scores cannot be handed to mteb, which scores dense embeddings only.",
+                        "Evaluate it with cmteb-eval run --retrieval-method, or hand mteb the dense model.")
     from mteb.models import ModelMeta
     from mteb.models.abs_encoder import AbsEncoder
     from mteb.models.model_meta import ScoringFunction

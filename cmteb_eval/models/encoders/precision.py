@@ -32,7 +32,10 @@ class Fp32Fallback:
 
 
 def fp32_twin(embedder: Any) -> Any:
-    """A shallow copy of ``embedder`` whose weights are loaded again from its files in float32."""
+    """A shallow copy of ``embedder`` whose weights are loaded again from its files in float32 (a wrapper
+    around a dense embedder, bge-m3's, wraps the dense embedder's twin)."""
+    if hasattr(embedder, "with_base"):
+        return embedder.with_base(fp32_twin(embedder.base))
     import torch
     from transformers import AutoModel
 
