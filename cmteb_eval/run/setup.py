@@ -125,13 +125,35 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
     if request.reranker:
-        from ..models.rerankers.cross_encoder import load_reranker
+        from ..models.rerankers.choose import load_any_reranker
 
-        reranker = load_reranker(request.reranker, device=request.device, dtype=request.dtype,
-                                 batch_size=request.batch_size or 32,
-                                 max_length=request.max_length if embedder is None else None,
-                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache)
-        log(f"Reranker {request.reranker} (cross-encoder, max_length={reranker.max_length}, "
-            f"{reranker.device}/{reranker.dtype})"
+        alone = embedder is None  # the run's length, name and instruction options are then the reranker's
+        reranker = load_any_reranker(request.reranker, model_name=request.model_name if alone else None,
+                                     revision=request.revision if alone else None, device=request.device,
+                                     dtype=request.dtype,
+                                     batch_size=request.batch_size,
+                                     max_length=request.max_length if alone else None,
+                                     max_batch_tokens=request.max_batch_tokens,
+                                     query_instruction=request.query_instruction if alone else None,
+                                     sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code,
+                                     cache=cache)
+        log(f"Reranker {request.reranker} ({reranker_line(reranker.describe(None))})"
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
+        if reranker.describe(None).get("max_length_note"):
+            log(f"Note: reranker {reranker.describe(None)['max_length_note']}.")
     return ModelPair(embedder, reranker), request.results_name(name)
+
+
+def reranker_line(info: dict[str, Any]) -> str:
+    """The reranker's settings in the run's first lines (all of them are in the result file)."""
+    parts = [info.get("kind", "reranker")]
+    if info.get("card"):
+        parts.append(f"card {info['card']}")
+    parts.append(f"max_length={info.get('max_length')}")
+    if info.get("query_max_length"):
+        parts.append(f"query_max_length={info['query_max_length']}")
+    parts.append(f"score: {info.get('score')}")
+    if info.get("instruction"):
+        parts.append(f"instruction {info['instruction']!r} ({info.get('instruction_source')})")
+    parts.append(f"{info.get('device')}/{info.get('dtype')}")
+    return ", ".join(parts)

@@ -31,9 +31,10 @@ from .. import progress
 from . import runtime
 from ..cache.fill import cached_encode, current_sink
 from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
+from ..identity.llm_cards import refuse_llm_reranker_as_embedder
 from .pooling import encode_tokens
 from ..protocol import PASSAGE, QUERY, TEXT
-from ..identity.settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
+from ..identity.settings import EncoderSettings, check_room_for_text, find_known_model, fit_max_length, resolve_settings
 from ..identity.st_folder import read_st_folder
 from .st_head import build_head, output_dimension
 from ..vectors import distinct, refuse_non_finite
@@ -63,6 +64,9 @@ class TransformerEmbedder:
         self.trust_remote_code = trust_remote_code
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
+        names = (model_name, model, self.root.name if self.root else None)
+        refuse_llm_reranker_as_embedder(model, config, names, said_to_embed=pooling is not None or self.st is not None
+                                        or find_known_model(*names) is not None)
         loading.refuse_remote_code(model, config, trust_remote_code)
         self.settings = self._settings(model, self.root, config, model_name,
                                        {"pooling": pooling, "normalize": normalize, "max_length": max_length,

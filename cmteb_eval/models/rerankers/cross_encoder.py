@@ -22,6 +22,7 @@ from ...tasks.card import TaskSpec
 from ..identity import loading
 from .. import progress
 from ..identity.fingerprint import local_fingerprints
+from ..identity.llm_cards import is_decoder_classifier, known_names
 from ..encoders.runtime import pick_device, pick_dtype
 from ..identity.settings import check_room_for_text, find_known_model, fit_max_length
 from ..identity.st_folder import tokenizer_max_length
@@ -29,7 +30,15 @@ from ..vectors import distinct, refuse_non_finite
 
 
 def refuse_non_cross_encoder(model: str, config: Any) -> None:
-    """A reranker must be a sequence-classification model with one output."""
+    """A reranker must be a sequence-classification model with one output, on an encoder (a
+    decoder LM's classification head scores a prompt this adapter does not build)."""
+    if is_decoder_classifier(config):
+        raise WrongModelKindError(
+            f"Model {model!r} is a sequence-classification conversion of a decoder LM "
+            f"({', '.join(config.architectures)}): its score is only meaningful on the prompt template it was "
+            f"converted with, and cmteb-eval does not run such conversions (scoring the raw pair gives other "
+            f"numbers, with no message).",
+            f"Pass the original causal LM with --reranker (known LLM rerankers: {known_names()}).")
     if not loading.is_cross_encoder(config):
         architectures = ", ".join(getattr(config, "architectures", None) or []) or "no architecture listed"
         raise WrongModelKindError(
@@ -73,6 +82,13 @@ class CrossEncoderReranker:
                                                from_command_line=max_length is not None)
         self.settings_source = (f"known card {known[0]}" if known else saved_source or "defaults") \
             + (f" ({note})" if note else "")
+        # said in the run's output and the result when neither a card nor --max-length set the length
+        self.max_length_note = "" if known or max_length is not None else (
+            f"max_length {self.max_length} came from {saved_source or 'cmteb-eval default'}, not from a known card: "
+            f"its authors may run it at another length (pass --max-length, or --model-name HUB_ID of a known card)")
+        # FlagReranker's limits (the card says so): the query alone to 3/4 of max_length, then the passage
+        self.truncation = (known[1].get("truncation") if known else None) or "longest_first"
+        self.query_max_length = self.max_length * 3 // 4 if self.truncation == "FlagReranker" else None
         self.sigmoid = sigmoid
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -93,6 +109,7 @@ class CrossEncoderReranker:
         self.model_id, self.revision, self.folder = name, None, None
         self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
         self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
+        self.truncation, self.query_max_length, self.max_length_note = "longest_first", None, ""
         self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
         self.device = str(parameter.device) if parameter is not None else "cpu"
         self.dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else "float32"
@@ -118,8 +135,12 @@ class CrossEncoderReranker:
             "commit": self.commit_hash,
             "kind": "cross-encoder",
             "max_length": self.max_length,
+            **({"query_max_length": self.query_max_length} if self.query_max_length else {}),
+            "truncation": self.truncation,
             "score": "sigmoid(logit)" if self.sigmoid else "raw logit",
+            "sigmoid": self.sigmoid,
             "settings_source": self.settings_source,
+            **({"max_length_note": self.max_length_note} if self.max_length_note else {}),
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,
@@ -131,8 +152,9 @@ class CrossEncoderReranker:
 
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encoded = self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
-                                 max_length=self.max_length, padding=False)
+        encoded = self._flag_reranker_inputs(pairs) if self.truncation == "FlagReranker" else \
+            self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
+                           max_length=self.max_length, padding=False)
         loading.check_token_ids(self.model_id, encoded["input_ids"], self.model.config)
         lengths = [len(ids) for ids in encoded["input_ids"]]
         order = np.argsort([-n for n in lengths], kind="stable")
@@ -151,6 +173,31 @@ class CrossEncoderReranker:
                 out[batch_index] = logits.cpu().numpy()
                 bar.update(len(batch_index), sum(lengths[i] for i in batch_index))
         progress.METER.pairs_scored += len(pairs)
+        return out
+
+
+    def _flag_reranker_inputs(self, pairs: list[tuple[str, str]]) -> dict[str, list]:
+        """FlagReranker's inputs: query and passage tokenised alone (the query to query_max_length, the
+        passage to max_length), then joined with the special tokens, the passage cut to fit (only_second)."""
+        tokenizer = self.tokenizer
+        queries = tokenizer([q for q, _ in pairs], add_special_tokens=False, truncation=True,
+                            max_length=self.query_max_length)["input_ids"]
+        passages = tokenizer([p for _, p in pairs], add_special_tokens=False, truncation=True,
+                             max_length=self.max_length)["input_ids"]
+        room = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
+        out: dict[str, list] = {"input_ids": [], "attention_mask": []}
+        with_types = "token_type_ids" in tokenizer.model_input_names
+        if with_types:
+            out["token_type_ids"] = []
+        for query, passage in zip(queries, passages):
+            extra = len(query) + len(passage) - room
+            if 0 < extra < len(passage):  # only the passage is cut (an overlong query is left whole)
+                passage = passage[:-extra]
+            ids = tokenizer.build_inputs_with_special_tokens(query, passage)
+            out["input_ids"].append(ids)
+            out["attention_mask"].append([1] * len(ids))
+            if with_types:
+                out["token_type_ids"].append(tokenizer.create_token_type_ids_from_sequences(query, passage))
         return out
 
 
