@@ -16,7 +16,7 @@ import pytest
 from cmteb_eval.errors import NotYetSupportedError, UserError, WrongModelKindError
 from cmteb_eval.evaluators.base import RunOptions
 from cmteb_eval.models.pair import ModelPair
-from cmteb_eval.models.rerankers.choose import load_any_reranker
+from cmteb_eval.run.setup import load_any_reranker
 
 SCORE_TOL = 1e-5
 MAIN_SCORE_TOL = 1e-6

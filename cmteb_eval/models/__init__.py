@@ -10,7 +10,8 @@ timing meter), ``distributed.py`` (torchrun sharding).
 Sub-packages, in import order:
 
 - ``identity/``: what a model is: finding and loading its files (``loading.py``), how it must be
-  run (``settings.py``, with the known model cards as data in ``model_cards.toml``), its identity
+  run (``settings.py``, with the known model cards as data in ``model_cards.toml``; LLM reranker cards in
+  ``llm_reranker_cards.toml``, read by ``llm_cards.py``), its identity
   by its bytes (``fingerprint.py``), sentence-transformers folders read as data (``st_folder.py``).
 - ``cache/``: the embedding cache (``store.py``; ``index.py``, where its vectors are;
   ``fill.py``, filling it chunk by chunk as encoding goes).
@@ -18,7 +19,8 @@ Sub-packages, in import order:
   sentence-transformers heads (``st_head.py``), device and batches (``runtime.py``), the float32
   retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
   ``onnx_backend.py``).
-- ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``).
+- ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``; ``llm_reranker.py``
+  and ``llm_prompts.py``, LLM rerankers as their cards run them).
 - ``adapters/``: models handed to us as Python objects (``in_memory.py``) and our embedders handed
   to mteb (``mteb_bridge.py``).
 """

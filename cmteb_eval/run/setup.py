@@ -125,8 +125,6 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
     if request.reranker:
-        from ..models.rerankers.choose import load_any_reranker
-
         alone = embedder is None  # the run's length, name and instruction options are then the reranker's
         reranker = load_any_reranker(request.reranker, model_name=request.model_name if alone else None,
                                      revision=request.revision if alone else None, device=request.device,
@@ -142,6 +140,32 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         if reranker.describe(None).get("max_length_note"):
             log(f"Note: reranker {reranker.describe(None)['max_length_note']}.")
     return ModelPair(embedder, reranker), request.results_name(name)
+
+
+def load_any_reranker(model: str, *, model_name: str | None = None, revision: str | None = None,
+                      trust_remote_code: bool = False, max_batch_tokens: int | None = None,
+                      query_instruction: str | None = None, **kwargs: Any):
+    """The adapter a ``--reranker`` model gets: a causal LM (an LLM reranker's backbone) the LLM reranker,
+    anything else the cross-encoder (which refuses what is not one)."""
+    from ..models.identity import loading
+    from ..models.identity.llm_cards import find_llm_card, is_causal_lm
+
+    folder = loading.local_folder(model)
+    if folder is not None:
+        loading.check_folder(folder)
+    config = loading.read_config(model, folder, revision, trust_remote_code)
+    names = (model_name, model, folder.name if folder else None)
+    if is_causal_lm(config) or (find_llm_card(*names) and not loading.is_cross_encoder(config)):
+        from ..models.rerankers.llm_reranker import LLMReranker
+
+        return LLMReranker(model, model_name=model_name, revision=revision, trust_remote_code=trust_remote_code,
+                           max_batch_tokens=max_batch_tokens, query_instruction=query_instruction, config=config,
+                           **kwargs)
+    from ..models.rerankers.cross_encoder import CrossEncoderReranker
+
+    kwargs["batch_size"] = kwargs.get("batch_size") or 32
+    return CrossEncoderReranker(model, model_name=model_name, revision=revision,
+                                trust_remote_code=trust_remote_code, **kwargs)
 
 
 def reranker_line(info: dict[str, Any]) -> str:
