@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...errors import WrongModelKindError
+from ...errors import NotYetSupportedError, WrongModelKindError
 from ...tasks.card import TaskSpec
 from ..identity import loading
 from .. import progress
@@ -178,26 +178,34 @@ class CrossEncoderReranker:
 
     def _flag_reranker_inputs(self, pairs: list[tuple[str, str]]) -> dict[str, list]:
         """FlagReranker's inputs: query and passage tokenised alone (the query to query_max_length, the
-        passage to max_length), then joined with the special tokens, the passage cut to fit (only_second)."""
-        tokenizer = self.tokenizer
-        queries = tokenizer([q for q, _ in pairs], add_special_tokens=False, truncation=True,
-                            max_length=self.query_max_length)["input_ids"]
-        passages = tokenizer([p for _, p in pairs], add_special_tokens=False, truncation=True,
-                             max_length=self.max_length)["input_ids"]
-        room = self.max_length - tokenizer.num_special_tokens_to_add(pair=True)
+        passage to max_length), then joined with the special tokens, the passage cut so the pair fits
+        (only_second; a passage that would vanish is left whole, as transformers' prepare_for_model did).
+        On the token ids, through the fast tokenizer's own post-processor."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise NotYetSupportedError(
+                f"Reranker {self.model_id!r} has no fast tokenizer (tokenizer.json): FlagReranker's query and passage "
+                f"limits are applied on the fast tokenizer's token ids.",
+                "Save the model's fast tokenizer into the folder (AutoTokenizer.from_pretrained(..., use_fast=True)"
+                ".save_pretrained).")
+        special = self.tokenizer.num_special_tokens_to_add(pair=True)
         out: dict[str, list] = {"input_ids": [], "attention_mask": []}
-        with_types = "token_type_ids" in tokenizer.model_input_names
+        with_types = "token_type_ids" in self.tokenizer.model_input_names
         if with_types:
             out["token_type_ids"] = []
-        for query, passage in zip(queries, passages):
-            extra = len(query) + len(passage) - room
-            if 0 < extra < len(passage):  # only the passage is cut (an overlong query is left whole)
-                passage = passage[:-extra]
-            ids = tokenizer.build_inputs_with_special_tokens(query, passage)
-            out["input_ids"].append(ids)
-            out["attention_mask"].append([1] * len(ids))
+        for query_text, passage_text in pairs:
+            query = backend.encode(query_text, add_special_tokens=False)
+            query.truncate(self.query_max_length)
+            passage = backend.encode(passage_text, add_special_tokens=False)
+            passage.truncate(self.max_length)
+            extra = len(query.ids) + len(passage.ids) + special - self.max_length
+            if 0 < extra < len(passage.ids):
+                passage.truncate(len(passage.ids) - extra)
+            joined = backend.post_process(query, passage, add_special_tokens=True)
+            out["input_ids"].append(joined.ids)
+            out["attention_mask"].append([1] * len(joined.ids))
             if with_types:
-                out["token_type_ids"].append(tokenizer.create_token_type_ids_from_sequences(query, passage))
+                out["token_type_ids"].append(joined.type_ids)
         return out
 
 
