@@ -70,3 +70,76 @@ def write_qwen3(folder: Path, texts: list[str], seed: int = 0, classifier: bool 
     torch.manual_seed(seed)
     (Qwen3ForSequenceClassification if classifier else Qwen3ForCausalLM)(config).eval().save_pretrained(folder)
     return folder
+
+
+def reference_minicpm_class():
+    """FlagEmbedding 1.4.2's LayerWiseMiniCPMForCausalLM (models/modeling_minicpm_reranker.py, the
+    reference of bge-reranker-v2-minicpm-layerwise), made to build under transformers 5.25 without
+    changing its forward: transformers 5 wants ``_tied_weights_keys`` as a dict (it ties none here:
+    the score heads are not the embeddings). The config then needs ``rope_scaling = None`` (transformers
+    5 fills in a default dict the code reads as a scaling type), ``use_cache = False`` (its legacy
+    cache call is gone) and eager attention (``reference_config``)."""
+    from FlagEmbedding.inference.reranker.decoder_only.models import modeling_minicpm_reranker as reference
+
+    class LayerWiseMiniCPMForCausalLM(reference.LayerWiseMiniCPMForCausalLM):
+        _tied_weights_keys = {}
+
+    return LayerWiseMiniCPMForCausalLM
+
+
+def reference_config(**fields):
+    from FlagEmbedding.inference.reranker.decoder_only.models.configuration_minicpm_reranker import (
+        LayerWiseMiniCPMConfig)
+
+    config = LayerWiseMiniCPMConfig(**fields)
+    config.rope_scaling = None
+    config.use_cache = False
+    config._attn_implementation = "eager"
+    return config
+
+
+def write_minicpm_layerwise(folder: Path, texts: list[str], seed: int = 0):
+    """bge-reranker-v2-minicpm-layerwise's layout: model_type minicpm, LayerWiseMiniCPMForCausalLM with a
+    one-output score head per layer from ``start_layer`` (head_type simple, head_multi), MiniCPM's
+    scale_emb / scale_depth / dim_model_base. 4 layers, heads for layers 2 to 4. Returns the folder and
+    the reference model built (the weights saved)."""
+    import json
+
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = train_tokenizer(folder, texts, bos=True)
+    fields = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                  num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096, initializer_range=0.3,
+                  scale_emb=12, scale_depth=1.4, dim_model_base=8, start_layer=2, head_multi=True,
+                  head_type="simple", pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                  eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(seed)
+    model = reference_minicpm_class()(reference_config(**fields)).eval()
+    model.save_pretrained(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(fields, architectures=["LayerWiseMiniCPMForCausalLM"], model_type="minicpm", rope_scaling=None,
+                  auto_map={"AutoConfig": "configuration_minicpm_reranker.LayerWiseMiniCPMConfig",
+                            "AutoModelForCausalLM": "modeling_minicpm_reranker.LayerWiseMiniCPMForCausalLM"})
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    return folder, model
+
+
+def layerwise_reference_scores(folder: Path, model, pairs, cutoff_layer: int):
+    """LayerWiseFlagLLMReranker.compute_score (FlagEmbedding 1.4.2's LayerWiseLLMReranker, its defaults:
+    "A: "/"B: " instructions, max_length 512) on the reference model above: the class's own
+    constructor loads the model with from_pretrained, which does not build under transformers 5.25,
+    so its base class is initialised as the constructor does and the model and tokenizer are set."""
+    from FlagEmbedding.abc.inference import AbsReranker
+    from FlagEmbedding.inference.reranker.decoder_only.layerwise import LayerWiseLLMReranker
+    from transformers import AutoTokenizer
+
+    reranker = LayerWiseLLMReranker.__new__(LayerWiseLLMReranker)
+    AbsReranker.__init__(reranker, model_name_or_path=str(folder), use_fp16=False,
+                         query_instruction_for_rerank="A: ", passage_instruction_for_rerank="B: ", devices="cpu",
+                         batch_size=8, max_length=512, normalize=False, cutoff_layers=None, prompt=None,
+                         cache_dir=None)
+    reranker.cutoff_layers, reranker.prompt = None, None
+    reranker.tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    reranker.model = model
+    return reranker.compute_score([list(p) for p in pairs], cutoff_layers=[cutoff_layer])

@@ -45,7 +45,10 @@ def folders(tmp_path_factory, qbqtc_rows, pairs):
 
     texts = [t for r in qbqtc_rows for t in (r["query"], r["title"])] + [t for p in pairs for t in p]
     root = tmp_path_factory.mktemp("llm-rerankers")
-    return {"gemma": write_gemma(root / "bge-reranker-v2-gemma", texts),
+    from llm_reranker_models import write_minicpm_layerwise
+
+    layerwise = write_minicpm_layerwise(root / "bge-reranker-v2-minicpm-layerwise", texts)
+    return {"gemma": write_gemma(root / "bge-reranker-v2-gemma", texts), "layerwise": layerwise,
             "qwen3": write_qwen3(root / "Qwen3-Reranker-0.6B", texts, seed=1),  # seed 1: P(yes) spread over 0..1
             "qwen3-seq-cls": write_qwen3(root / "Qwen3-Reranker-0.6B-seq-cls", texts, classifier=True)}
 
@@ -229,9 +232,65 @@ def test_sequence_classification_conversion_is_refused(folders):
         load_any_reranker(str(folders["qwen3-seq-cls"]), device="cpu")
 
 
-@pytest.mark.parametrize("name", ["bge-reranker-v2-minicpm-layerwise", "bge-reranker-v2.5-gemma2-lightweight"])
+@pytest.mark.parametrize("name", ["bge-reranker-v2.5-gemma2-lightweight"])
 def test_cards_not_run_are_refused_by_name(folders, tmp_path, name):
     folder = tmp_path / name
     shutil.copytree(folders["gemma"], folder)
     with pytest.raises(NotYetSupportedError, match=f"BAAI/{name}.*refused"):
         load_any_reranker(str(folder), device="cpu")
+
+
+# ---------------------------------------------------------------- bge-reranker-v2-minicpm-layerwise
+
+
+def layerwise_scores(folders, pairs, layer):
+    from llm_reranker_models import layerwise_reference_scores
+
+    folder, model = folders["layerwise"]
+    return np.asarray(layerwise_reference_scores(folder, model, pairs, layer), dtype=np.float64)
+
+
+@pytest.mark.parametrize("layer", [3, 4])
+def test_layerwise_scores_equal_layerwise_flag_llm_reranker(folders, pairs, layer):
+    folder, _ = folders["layerwise"]
+    reranker = load_any_reranker(str(folder), device="cpu", cutoff_layers=layer, max_batch_tokens=1500)
+    reference = layerwise_scores(folders, pairs, layer)
+    np.testing.assert_allclose(reranker.score_pairs(pairs), reference, rtol=0, atol=SCORE_TOL)
+    assert np.std(reference) > 0.2
+    info = reranker.describe(None)
+    assert info["cutoff_layers"] == layer and info["recipe"] == "flag-llm-layerwise"
+    assert info["score"] == f"layer {layer}'s score head after the prompt"
+
+
+def test_layerwise_default_layer_is_the_cards(folders):
+    from cmteb_eval.errors import ModelLoadError
+
+    folder, _ = folders["layerwise"]  # 4 layers: the card's 28 is out of its range, and said so
+    with pytest.raises(ModelLoadError, match="--cutoff-layers 28: .* layers 2 to 4"):
+        load_any_reranker(str(folder), device="cpu")
+    with pytest.raises(UserError, match="--cutoff-layers applies to layer-wise"):
+        load_any_reranker(str(folders["gemma"]), device="cpu", cutoff_layers=3)
+
+
+def test_layerwise_reranking_from_the_cli_records_the_layer(folders, tasks, tmp_path):
+    from cmteb_eval.cli import main
+    from cmteb_eval.evaluators import reranking
+
+    folder, _ = folders["layerwise"]
+    registry, cards, _ = tasks
+    out = tmp_path / "out"
+    assert main(["run", "--reranker", str(folder), "--cutoff-layers", "3", "--task-file", str(cards[0]),
+                 "--tasks", "QbqtcReranking", "--output-dir", str(out), "--device", "cpu", "--quiet"]) == 0
+    result = json.loads(next(out.rglob("QbqtcReranking.json")).read_text())
+    assert result["harness"]["model"]["cutoff_layers"] == 3
+    assert result["harness"]["model"]["card"] == "BAAI/bge-reranker-v2-minicpm-layerwise"
+
+    class Reference:
+        def score_pairs(self, pairs, *, task=None):
+            return layerwise_scores(folders, list(pairs), 3).astype(np.float32)
+
+        def describe(self, task=None):
+            return {}
+
+    reference = reranking.evaluate(registry.task("QbqtcReranking"), "dev", [], ModelPair(reranker=Reference()))
+    assert abs(result["scores"]["dev"][0]["map"] - reference.scores["map"]) <= MAIN_SCORE_TOL

@@ -61,6 +61,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--protocol", choices=list(TYPES["Reranking"].variants),
                      help="reranking metrics: v1 = mteb 1.x (published C-MTEB numbers), v2 = mteb 2.x "
                      "(default: the task card's, else v1)")
+    run.add_argument("--cutoff-layers", type=int, help="layer-wise LLM reranker (bge-reranker-v2-minicpm-layerwise): "
+                     "the layer whose score head scores the pairs (default: its card's, 28); recorded in the result")
     run.add_argument("--sigmoid", action="store_true", help="report the cross-encoder's sigmoid(logit) instead of the logit")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
     run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
@@ -79,6 +81,7 @@ def check_run_arguments(args: argparse.Namespace) -> None:
     check_positive(args.batch_size, "--batch-size")
     check_positive(args.max_length, "--max-length", "a positive number of tokens")
     check_positive(args.max_batch_tokens, "--max-batch-tokens")
+    check_positive(args.cutoff_layers, "--cutoff-layers", "a layer number")
 
 
 def model_request(args: argparse.Namespace):
@@ -89,7 +92,8 @@ def model_request(args: argparse.Namespace):
                         use_instruction=not args.no_instruction, query_instruction=args.query_instruction,
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
-                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid)
+                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid,
+                        cutoff_layers=args.cutoff_layers)
 
 
 def command_run(args: argparse.Namespace) -> int:

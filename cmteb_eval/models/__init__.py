@@ -19,8 +19,8 @@ Sub-packages, in import order:
   sentence-transformers heads (``st_head.py``), device and batches (``runtime.py``), the float32
   retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
   ``onnx_backend.py``).
-- ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``; ``llm_reranker.py``
-  and ``llm_prompts.py``, LLM rerankers as their cards run them).
+- ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``; ``llm_reranker.py``,
+  ``llm_prompts.py`` and ``minicpm_layerwise.py``, LLM rerankers as their cards run them).
 - ``adapters/``: models handed to us as Python objects (``in_memory.py``) and our embedders handed
   to mteb (``mteb_bridge.py``).
 """

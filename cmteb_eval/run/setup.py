@@ -49,6 +49,7 @@ class ModelRequest:
     backend: str = "auto"
     max_batch_tokens: int | None = None
     sigmoid: bool = False
+    cutoff_layers: int | None = None  # a layer-wise LLM reranker's scoring layer (default: its card's)
 
     @property
     def wants_embedder(self) -> bool:
@@ -124,6 +125,9 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         log(f"Model {name} ({embedder.settings.pooling} pooling, normalize={embedder.settings.normalize}, "
             f"max_length={embedder.settings.max_length}, {embedder.device}/{embedder.dtype}, "
             f"backend {embedder.describe().get('backend', 'torch')})")
+    if request.cutoff_layers is not None and not request.reranker:
+        raise UserError("--cutoff-layers applies to a layer-wise LLM reranker, and no --reranker was given.",
+                        "Pass --reranker BAAI/bge-reranker-v2-minicpm-layerwise (or a local copy), or leave it out.")
     if request.reranker:
         alone = embedder is None  # the run's length, name and instruction options are then the reranker's
         reranker = load_any_reranker(request.reranker, model_name=request.model_name if alone else None,
@@ -133,6 +137,7 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
                                      max_length=request.max_length if alone else None,
                                      max_batch_tokens=request.max_batch_tokens,
                                      query_instruction=request.query_instruction if alone else None,
+                                     cutoff_layers=request.cutoff_layers,
                                      sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code,
                                      cache=cache)
         log(f"Reranker {request.reranker} ({reranker_line(reranker.describe(None))})"
@@ -144,7 +149,7 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
 
 def load_any_reranker(model: str, *, model_name: str | None = None, revision: str | None = None,
                       trust_remote_code: bool = False, max_batch_tokens: int | None = None,
-                      query_instruction: str | None = None, **kwargs: Any):
+                      query_instruction: str | None = None, cutoff_layers: int | None = None, **kwargs: Any):
     """The adapter a ``--reranker`` model gets: a causal LM (an LLM reranker's backbone) the LLM reranker,
     anything else the cross-encoder (which refuses what is not one)."""
     from ..models.identity import loading
@@ -153,16 +158,19 @@ def load_any_reranker(model: str, *, model_name: str | None = None, revision: st
     folder = loading.local_folder(model)
     if folder is not None:
         loading.check_folder(folder)
-    config = loading.read_config(model, folder, revision, trust_remote_code)
+    config = loading.read_config_fields(model, folder, revision, trust_remote_code)
     names = (model_name, model, folder.name if folder else None)
     if is_causal_lm(config) or (find_llm_card(*names) and not loading.is_cross_encoder(config)):
         from ..models.rerankers.llm_reranker import LLMReranker
 
         return LLMReranker(model, model_name=model_name, revision=revision, trust_remote_code=trust_remote_code,
                            max_batch_tokens=max_batch_tokens, query_instruction=query_instruction, config=config,
-                           **kwargs)
+                           cutoff_layers=cutoff_layers, **kwargs)
     from ..models.rerankers.cross_encoder import CrossEncoderReranker
 
+    if cutoff_layers is not None:
+        raise UserError(f"--cutoff-layers applies to layer-wise LLM rerankers; {model} is a cross-encoder.",
+                        "Leave --cutoff-layers out.")
     kwargs["batch_size"] = kwargs.get("batch_size") or 32
     return CrossEncoderReranker(model, model_name=model_name, revision=revision,
                                 trust_remote_code=trust_remote_code, **kwargs)
@@ -174,6 +182,8 @@ def reranker_line(info: dict[str, Any]) -> str:
     if info.get("card"):
         parts.append(f"card {info['card']}")
     parts.append(f"max_length={info.get('max_length')}")
+    if info.get("cutoff_layers") is not None:
+        parts.append(f"cutoff_layers={info['cutoff_layers']}")
     if info.get("query_max_length"):
         parts.append(f"query_max_length={info['query_max_length']}")
     parts.append(f"score: {info.get('score')}")

@@ -7,6 +7,8 @@ its score reads.
   tokens; ``[bos] query + "\\n" passage`` with the passage cut so the two fit in ``max_length`` +
   the prompt's tokens (only_second), then ``"\\n" + prompt``. Score: the logit of ``Yes`` after
   the last token.
+- ``flag-llm-layerwise`` (LayerWiseFlagLLMReranker, bge-reranker-v2-minicpm-layerwise): the same
+  inputs, ``<bos>`` always; the score is the cutoff layer's head (``minicpm_layerwise.py``).
 - ``qwen3-yes-no`` (Qwen3-Reranker): ``<Instruct>: ...\\n<Query>: ...\\n<Document>: ...`` cut
   (longest_first) to ``max_length`` minus the system prefix and suffix, between them. Score:
   P(yes) = softmax over the (no, yes) logits after the last token.
@@ -18,11 +20,13 @@ from typing import Any, Sequence
 
 from ...errors import ModelLoadError
 
-RECIPES_RUN = ("flag-llm", "qwen3-yes-no")
+RECIPES_RUN = ("flag-llm", "flag-llm-layerwise", "qwen3-yes-no")
 
 
 def score_tokens(recipe: str, card: dict[str, Any], tokenizer, model: str) -> list[int]:
-    """The vocabulary ids whose logits make the score: [yes] or [no, yes]."""
+    """The vocabulary ids whose logits make the score: [yes] or [no, yes] (none for a layer-wise score head)."""
+    if recipe == "flag-llm-layerwise":
+        return []
     if recipe == "flag-llm":
         ids = tokenizer(card["yes_token"], add_special_tokens=False)["input_ids"]
         if not ids:
@@ -57,7 +61,8 @@ def flag_llm_inputs(tokenizer, card: dict[str, Any], pairs: Sequence[tuple[str, 
     sep = tokenizer(card["separator"], add_special_tokens=False)["input_ids"]
     limit = max_length + len(sep) + len(prompt)
     bos = tokenizer.bos_token_id
-    head = [bos] if bos is not None and bos != tokenizer.pad_token_id else []
+    # FlagLLMReranker adds <bos> when it differs from <pad>; LayerWiseFlagLLMReranker always (always_bos)
+    head = [bos] if bos is not None and (card.get("always_bos") or bos != tokenizer.pad_token_id) else []
     side = getattr(tokenizer, "truncation_side", "right")
     out = []
     for query, passage in zip(queries, passages):
@@ -78,6 +83,6 @@ def qwen3_inputs(tokenizer, card: dict[str, Any], pairs: Sequence[tuple[str, str
 
 def build_inputs(recipe: str, tokenizer, card: dict[str, Any], pairs: Sequence[tuple[str, str]], max_length: int,
                  query_max_length: int | None, instruction: str | None) -> list[list[int]]:
-    if recipe == "flag-llm":
+    if recipe.startswith("flag-llm"):
         return flag_llm_inputs(tokenizer, card, pairs, max_length, query_max_length)
     return qwen3_inputs(tokenizer, card, pairs, max_length, instruction)

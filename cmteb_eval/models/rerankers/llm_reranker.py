@@ -25,6 +25,7 @@ from ..identity.fingerprint import local_fingerprints
 from ..identity.llm_cards import architectures, find_llm_card, known_names
 from ..identity.settings import fit_max_length
 from ..vectors import distinct, refuse_non_finite
+from . import minicpm_layerwise
 from .llm_prompts import RECIPES_RUN, build_inputs, score_tokens
 
 
@@ -59,8 +60,8 @@ class LLMReranker:
     def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
                  device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
                  max_length: int | None = None, max_batch_tokens: int | None = None, sigmoid: bool = False,
-                 query_instruction: str | None = None, trust_remote_code: bool = False, cache=None,
-                 config: Any = None) -> None:
+                 query_instruction: str | None = None, cutoff_layers: int | None = None,
+                 trust_remote_code: bool = False, cache=None, config: Any = None) -> None:
         import torch
         from transformers import AutoModelForCausalLM
 
@@ -69,8 +70,9 @@ class LLMReranker:
         self.folder = loading.local_folder(model)
         if self.folder is not None:
             loading.check_folder(self.folder)
-        config = config if config is not None else loading.read_config(model, self.folder, revision,
-                                                                       trust_remote_code)
+        config = config if config is not None else loading.read_config_fields(model, self.folder, revision,
+                                                                              trust_remote_code)
+        self.config = config
         self.card_id, self.card = llm_card_for(model, (model_name, model, self.folder.name if self.folder else None),
                                                config)
         self.recipe = self.card["recipe"]
@@ -83,7 +85,7 @@ class LLMReranker:
                                                from_command_line=max_length is not None)
         self.settings_source = f"known card {self.card_id}" + (" + command line" if max_length else "") \
             + (f" ({note})" if note else "")
-        self.query_max_length = self.max_length * 3 // 4 if self.recipe == "flag-llm" else None
+        self.query_max_length = self.max_length * 3 // 4 if self.recipe.startswith("flag-llm") else None
         self.query_instruction = query_instruction
         self.sigmoid = sigmoid
         self.device = runtime.pick_device(device)
@@ -96,9 +98,24 @@ class LLMReranker:
         self.trust_remote_code = trust_remote_code
         self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
         self.token_ids = score_tokens(self.recipe, self.card, self.tokenizer, model)
-        self.model = loading.load_weights(AutoModelForCausalLM, model, self.folder, revision,
-                                          getattr(torch, self.dtype), trust_remote_code, kind="llm-reranker")
-        self.model.to(self.device).eval()
+        self.cutoff_layer = None
+        if self.recipe == "flag-llm-layerwise":
+            if self.folder is None:
+                raise NotYetSupportedError(f"LLM reranker {self.card_id} runs from a local folder only (its weights "
+                                           f"are read without its remote code).", "Pass the path of a local copy.")
+            self.cutoff_layer = int(cutoff_layers if cutoff_layers is not None else self.card["cutoff_layers"])
+            base, head, self.divisor = minicpm_layerwise.build(model, self.folder, config, self.cutoff_layer,
+                                                               getattr(torch, self.dtype))
+            self.base, self.rows = base.to(self.device), (head.to(self.device), None)
+        else:
+            if cutoff_layers is not None:
+                raise UserError(f"--cutoff-layers applies to layer-wise rerankers; {self.card_id} has one score head.",
+                                "Leave --cutoff-layers out.")
+            model_object = loading.load_weights(AutoModelForCausalLM, model, self.folder, revision,
+                                                getattr(torch, self.dtype), trust_remote_code, kind="llm-reranker")
+            model_object.to(self.device).eval()
+            self.base = getattr(model_object, model_object.base_model_prefix)
+            self.rows, self.divisor = self._head_rows(model_object), 1.0
 
     # ------------------------------------------------------------ public API
 
@@ -124,9 +141,10 @@ class LLMReranker:
 
     def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
         instruction, instruction_source = self.instruction_for(task)
-        score = f"logit of {self.card['yes_token']!r} after the prompt" if self.recipe == "flag-llm" else \
-            f"P({self.card['yes_token']!r}) = softmax over the ({self.card['no_token']!r}, " \
-            f"{self.card['yes_token']!r}) logits"
+        score = {"flag-llm": lambda: f"logit of {self.card['yes_token']!r} after the prompt",
+                 "flag-llm-layerwise": lambda: f"layer {self.cutoff_layer}'s score head after the prompt",
+                 "qwen3-yes-no": lambda: f"P({self.card['yes_token']!r}) = softmax over the ({self.card['no_token']!r}, "
+                                         f"{self.card['yes_token']!r}) logits"}[self.recipe]()
         info = {
             "model": str(self.folder or self.model_id),
             "revision": self.revision,
@@ -150,7 +168,9 @@ class LLMReranker:
         }
         if self.query_max_length:
             info["query_max_length"] = self.query_max_length
-        if self.recipe == "flag-llm":
+        if self.cutoff_layer is not None:
+            info["cutoff_layers"] = self.cutoff_layer
+        if self.recipe.startswith("flag-llm"):
             info["prompt"] = self.card["prompt"]
             info["query_prefix"], info["passage_prefix"] = self.card["query_prefix"], self.card["passage_prefix"]
         else:
@@ -167,10 +187,9 @@ class LLMReranker:
             return np.zeros(0, dtype=np.float32)
         sequences = build_inputs(self.recipe, self.tokenizer, self.card, pairs, self.max_length,
                                  self.query_max_length, instruction)
-        loading.check_token_ids(self.model_id, sequences, self.model.config)
+        loading.check_token_ids(self.model_id, sequences, self.config)
         lengths = [len(ids) for ids in sequences]
         out = np.empty(len(pairs), dtype=np.float32)
-        rows = self._head_rows()
 
         def forward(batch: np.ndarray) -> None:
             longest = max(lengths[i] for i in batch)
@@ -181,7 +200,7 @@ class LLMReranker:
                 mask[row, :lengths[i]] = 1
             hidden = self._last_hidden(ids.to(self.device), mask.to(self.device))
             last = hidden[torch.arange(len(batch), device=hidden.device), mask.sum(dim=1).to(hidden.device) - 1]
-            out[batch] = self._score(last, rows).cpu().numpy()
+            out[batch] = self._score(last).cpu().numpy()
             bar.update(len(batch), sum(lengths[i] for i in batch))
 
         with torch.inference_mode(), progress.progress("scoring pairs", len(pairs), "pairs", sum(lengths)) as bar, \
@@ -190,26 +209,25 @@ class LLMReranker:
         progress.METER.pairs_scored += len(pairs)
         return out
 
-    def _head_rows(self):
+    def _head_rows(self, model):
         """The LM head's rows (and bias) for the tokens the score reads: the logits of the others are
         never computed."""
-        head = self.model.get_output_embeddings()
+        head = model.get_output_embeddings()
         index = list(self.token_ids)
         bias = head.bias[index] if getattr(head, "bias", None) is not None else None
         return head.weight[index], bias
 
     def _last_hidden(self, ids, mask):
-        base = getattr(self.model, self.model.base_model_prefix)
-        return base(input_ids=ids, attention_mask=mask, return_dict=True).last_hidden_state
+        return self.base(input_ids=ids, attention_mask=mask, return_dict=True).last_hidden_state
 
-    def _score(self, last, rows):
+    def _score(self, last):
         import torch
 
-        weight, bias = rows
-        logits = last @ weight.T
+        weight, bias = self.rows
+        logits = (last / self.divisor if self.divisor != 1.0 else last) @ weight.T
         if bias is not None:
             logits = logits + bias
-        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        cap = getattr(self.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
         logits = logits.float()
