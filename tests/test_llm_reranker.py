@@ -108,6 +108,15 @@ def test_scores_equal_the_reference(folders, pairs, kind):
     assert np.std(reference) > 0.05  # spread scores: the comparison means something
 
 
+def test_bfloat16_scores_follow_float32(folders, pairs):
+    """bf16 (the GPU default) runs the same recipe: scores near the float32 ones, the dtype recorded."""
+    full = load_any_reranker(str(folders["gemma"]), device="cpu").score_pairs(pairs[:12])
+    half = load_any_reranker(str(folders["gemma"]), device="cpu", dtype="bfloat16")
+    assert half.describe(None)["dtype"] == "bfloat16"
+    scores = half.score_pairs(pairs[:12])
+    assert scores.dtype == np.float32 and np.abs(scores - full).max() < 0.1 * np.abs(full).max()
+
+
 def test_gemma_record_and_sigmoid(folders, pairs):
     reranker = load_any_reranker(str(folders["gemma"]), device="cpu", sigmoid=True)
     info = reranker.describe(None)
@@ -272,15 +281,19 @@ def test_layerwise_default_layer_is_the_cards(folders):
         load_any_reranker(str(folders["gemma"]), device="cpu", cutoff_layers=3)
 
 
-def test_layerwise_reranking_from_the_cli_records_the_layer(folders, tasks, tmp_path):
+def test_layerwise_reranking_from_the_cli_records_the_layer(folders, tasks, tmp_path, capsys):
     from cmteb_eval.cli import main
     from cmteb_eval.evaluators import reranking
 
     folder, _ = folders["layerwise"]
-    registry, cards, _ = tasks
+    registry, cards, table = tasks
     out = tmp_path / "out"
     assert main(["run", "--reranker", str(folder), "--cutoff-layers", "3", "--task-file", str(cards[0]),
                  "--tasks", "QbqtcReranking", "--output-dir", str(out), "--device", "cpu", "--quiet"]) == 0
+    said = capsys.readouterr().out
+    distinct = {(q, t) for q, p, n in zip(table["query"], table["positive"], table["negative"]) for t in p + n}
+    assert f"QbqtcReranking (Reranking; dev): {len(distinct)} (query, passage) pair(s) for the reranker" in said
+    assert "cutoff_layers=3" in said
     result = json.loads(next(out.rglob("QbqtcReranking.json")).read_text())
     assert result["harness"]["model"]["cutoff_layers"] == 3
     assert result["harness"]["model"]["card"] == "BAAI/bge-reranker-v2-minicpm-layerwise"

@@ -137,19 +137,19 @@ def command_run(args: argparse.Namespace) -> int:
     progress.configure(quiet=args.quiet)
     cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
     models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-    print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
+    print(run_plan(specs, args.data_dir, output_dir, name, models, cache, args.rerank_top_k))
     summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options, overwrite=args.overwrite,
                         retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
     return report_run(summary, name, output_dir, cache)
 
 
-def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:
+def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache, rerank_top_k: int | None = None) -> str:
     """What the run is about to do (``run/plan.py``)."""
     from ..results.naming import model_folder
     from ..run.plan import plan_lines
 
     folder = model_folder(output_dir, name, models.describe(None))
-    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache))
+    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, models.reranker, rerank_top_k))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

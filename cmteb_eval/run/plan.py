@@ -2,13 +2,17 @@
 counted up front (STS and PairClassification: both sides of every pair of every eval split), how
 many of them the embedding cache already holds, and the tokens of the rest. Other types are listed without a
 count (their texts come from several tables or depend on the search); each encoding then says its
-own counts, and a time estimate once its first batches ran (``models/progress.py``)."""
+own counts, and a time estimate once its first batches ran (``models/progress.py``). With a reranker
+(a cross-encoder or an LLM reranker), Reranking tasks also say how many (query, passage) pairs it
+scores (each distinct pair once; with an embedder, at most the reranked top k per query); the
+scoring then shows its own progress and time estimate."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
+from ..data.ranking import load_reranking
 from ..data.tables import column, load_split
 from ..errors import UserError
 from ..models.progress import count
@@ -62,12 +66,36 @@ def tokens(embedder, texts: list[str]) -> int | None:
     return sum(len(i) for i in ids)
 
 
-def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache) -> list[str]:
+def reranker_pairs(spec: TaskSpec, data_dirs, top_k: int | None) -> int | None:
+    """The pairs a reranker scores on a Reranking task: its distinct (query, candidate) pairs, or with an
+    embedder first (``top_k``) at most the top k of each query (None for other types, or unreadable data)."""
+    if spec.type != "Reranking":
+        return None
+    try:
+        pairs: set = set()
+        bound = 0
+        for split in spec.eval_splits:
+            for query in load_reranking(spec, split, data_dirs).queries:
+                if top_k is not None:
+                    bound += min(top_k, len(query.candidate_texts))
+                elif isinstance(query.query, str):
+                    pairs.update((query.query, text) for text in query.candidate_texts)
+        return bound if top_k is not None else len(pairs)
+    except (UserError, OSError, ValueError):
+        return None
+
+
+def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache, reranker=None,
+               rerank_top_k: int | None = None) -> list[str]:
     """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``)."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
+        pairs = reranker_pairs(spec, data_dirs, rerank_top_k if embedder is not None else None) \
+            if reranker is not None else None
+        if pairs is not None:
+            line += f": {'at most ' if embedder is not None else ''}{pairs} (query, passage) pair(s) for the reranker"
         texts = task_texts(spec, data_dirs) if embedder is not None else None
         if texts is not None:
             todo = not_in_cache(embedder, texts)
