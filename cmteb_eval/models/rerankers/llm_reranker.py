@@ -96,7 +96,7 @@ class LLMReranker:
         self.plan = runtime.BatchPlan(max_batch_tokens or runtime.default_max_tokens(self.device),
                                       batch_size or runtime.UNCAPPED)
         self.trust_remote_code = trust_remote_code
-        self.tokenizer = loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
+        self.tokenizer = self._load_tokenizer(model, revision, trust_remote_code)
         self.token_ids = score_tokens(self.recipe, self.card, self.tokenizer, model)
         self.cutoff_layer = None
         if self.recipe == "flag-llm-layerwise":
@@ -116,6 +116,24 @@ class LLMReranker:
             model_object.to(self.device).eval()
             self.base = getattr(model_object, model_object.base_model_prefix)
             self.rows, self.divisor = self._head_rows(model_object), 1.0
+
+    def _load_tokenizer(self, model: str, revision: str | None, trust_remote_code: bool):
+        """The tokenizer; for a model type transformers does not know (minicpm), without its warning that
+        the config is read as a generic one (only the tokenizer files are used)."""
+        import warnings
+
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
+        if self.recipe == "flag-llm-layerwise":
+            hf_logging.set_verbosity_error()
+        try:
+            with warnings.catch_warnings():
+                if self.recipe == "flag-llm-layerwise":  # its config's rope_scaling: null, read as a generic config
+                    warnings.simplefilter("ignore", FutureWarning)
+                return loading.load_tokenizer(model, self.folder, revision, trust_remote_code)
+        finally:
+            hf_logging.set_verbosity(verbosity)
 
     # ------------------------------------------------------------ public API
 
