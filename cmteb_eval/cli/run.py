@@ -149,7 +149,13 @@ def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache, reran
     from ..run.plan import plan_lines
 
     folder = model_folder(output_dir, name, models.describe(None))
-    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, models.reranker, rerank_top_k))
+    pairs = None
+    if models.reranker is not None:
+        from ..data.ranking import reranking_pair_count
+
+        top_k = rerank_top_k if models.embedder is not None else None
+        pairs = {spec.name: reranking_pair_count(spec, data_dirs, top_k) for spec in specs}
+    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, pairs))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

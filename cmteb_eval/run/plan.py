@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..data.ranking import load_reranking
 from ..data.tables import column, load_split
 from ..errors import UserError
 from ..models.progress import count
@@ -66,34 +65,15 @@ def tokens(embedder, texts: list[str]) -> int | None:
     return sum(len(i) for i in ids)
 
 
-def reranker_pairs(spec: TaskSpec, data_dirs, top_k: int | None) -> int | None:
-    """The pairs a reranker scores on a Reranking task: its distinct (query, candidate) pairs, or with an
-    embedder first (``top_k``) at most the top k of each query (None for other types, or unreadable data)."""
-    if spec.type != "Reranking":
-        return None
-    try:
-        pairs: set = set()
-        bound = 0
-        for split in spec.eval_splits:
-            for query in load_reranking(spec, split, data_dirs).queries:
-                if top_k is not None:
-                    bound += min(top_k, len(query.candidate_texts))
-                elif isinstance(query.query, str):
-                    pairs.update((query.query, text) for text in query.candidate_texts)
-        return bound if top_k is not None else len(pairs)
-    except (UserError, OSError, ValueError):
-        return None
-
-
-def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache, reranker=None,
-               rerank_top_k: int | None = None) -> list[str]:
-    """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``)."""
+def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache,
+               reranker_pairs: dict[str, int] | None = None) -> list[str]:
+    """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``);
+    ``reranker_pairs``: per task, the pairs a reranker scores (``data.ranking.reranking_pair_count``)."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
-        pairs = reranker_pairs(spec, data_dirs, rerank_top_k if embedder is not None else None) \
-            if reranker is not None else None
+        pairs = (reranker_pairs or {}).get(spec.name)
         if pairs is not None:
             line += f": {'at most ' if embedder is not None else ''}{pairs} (query, passage) pair(s) for the reranker"
         texts = task_texts(spec, data_dirs) if embedder is not None else None
