@@ -236,6 +236,14 @@ def test_unknown_causal_lm_is_refused_without_advising_pooling(folders, tmp_path
     assert named.describe(None)["card"] == "BAAI/bge-reranker-v2-gemma"
 
 
+def test_cross_encoder_adapter_refuses_a_causal_lm_without_advising_an_embedder(folders):
+    from cmteb_eval.models.rerankers.cross_encoder import load_reranker
+
+    with pytest.raises(WrongModelKindError, match="causal language model") as refused:
+        load_reranker(str(folders["gemma"]), device="cpu")
+    assert "bi-encoder" not in str(refused.value) + refused.value.hint and "--model " not in refused.value.hint
+
+
 def test_sequence_classification_conversion_is_refused(folders):
     with pytest.raises(WrongModelKindError, match="Qwen3ForSequenceClassification.*prompt template"):
         load_any_reranker(str(folders["qwen3-seq-cls"]), device="cpu")

@@ -22,7 +22,7 @@ from ...tasks.card import TaskSpec
 from ..identity import loading
 from .. import progress
 from ..identity.fingerprint import local_fingerprints
-from ..identity.llm_cards import is_decoder_classifier, known_names
+from ..identity.llm_cards import is_causal_lm, is_decoder_classifier, known_names
 from ..encoders.runtime import pick_device, pick_dtype
 from ..identity.settings import check_room_for_text, find_known_model, fit_max_length
 from ..identity.st_folder import tokenizer_max_length
@@ -39,6 +39,11 @@ def refuse_non_cross_encoder(model: str, config: Any) -> None:
             f"converted with, and cmteb-eval does not run such conversions (scoring the raw pair gives other "
             f"numbers, with no message).",
             f"Pass the original causal LM with --reranker (known LLM rerankers: {known_names()}).")
+    if is_causal_lm(config):
+        raise WrongModelKindError(
+            f"Model {model!r} is a causal language model ({', '.join(config.architectures)}), not a cross-encoder: "
+            f"an LLM reranker is scored from the next-token logits of its card's prompt.",
+            f"Pass it with --reranker (the run picks the LLM reranker; known cards: {known_names()}).")
     if not loading.is_cross_encoder(config):
         architectures = ", ".join(getattr(config, "architectures", None) or []) or "no architecture listed"
         raise WrongModelKindError(
