@@ -141,6 +141,8 @@ def test_qwen3_instruction_is_recorded_and_overridable(folders, pairs):
                                atol=SCORE_TOL)
     with pytest.raises(UserError, match="P\\(yes\\)"):
         load_any_reranker(str(folders["qwen3"]), device="cpu", sigmoid=True)
+    with pytest.raises(UserError, match="--query-instruction does not apply"):
+        load_any_reranker(str(folders["gemma"]), device="cpu", query_instruction=other)
 
 
 # ---------------------------------------------------------------- main scores

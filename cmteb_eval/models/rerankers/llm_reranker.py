@@ -76,6 +76,10 @@ class LLMReranker:
         self.card_id, self.card = llm_card_for(model, (model_name, model, self.folder.name if self.folder else None),
                                                config)
         self.recipe = self.card["recipe"]
+        if query_instruction is not None and self.recipe != "qwen3-yes-no":
+            raise UserError(f"--query-instruction does not apply to {self.card_id}: its recipe puts "
+                            f"{self.card['query_prefix']!r} before the query and takes no instruction.",
+                            "Leave --query-instruction out.")
         if sigmoid and self.recipe == "qwen3-yes-no":
             raise UserError(f"--sigmoid does not apply to {self.card_id}: its score is already P(yes), in 0..1.",
                             "Leave --sigmoid out.")
