@@ -108,8 +108,8 @@ class LLMReranker:
                 raise NotYetSupportedError(f"LLM reranker {self.card_id} runs from a local folder only (its weights "
                                            f"are read without its remote code).", "Pass the path of a local copy.")
             self.cutoff_layer = int(cutoff_layers if cutoff_layers is not None else self.card["cutoff_layers"])
-            base, head, self.divisor = minicpm_layerwise.build(model, self.folder, config, self.cutoff_layer,
-                                                               getattr(torch, self.dtype))
+            base, head = minicpm_layerwise.build(model, self.folder, config, self.cutoff_layer,
+                                                 getattr(torch, self.dtype))
             self.base, self.rows = base.to(self.device), (head.to(self.device), None)
         else:
             if cutoff_layers is not None:
@@ -119,7 +119,7 @@ class LLMReranker:
                                                 getattr(torch, self.dtype), trust_remote_code, kind="llm-reranker")
             model_object.to(self.device).eval()
             self.base = getattr(model_object, model_object.base_model_prefix)
-            self.rows, self.divisor = self._head_rows(model_object), 1.0
+            self.rows = self._head_rows(model_object)
 
     def _load_tokenizer(self, model: str, revision: str | None, trust_remote_code: bool):
         """The tokenizer; for a model type transformers does not know (minicpm), without its warning that
@@ -246,7 +246,7 @@ class LLMReranker:
         import torch
 
         weight, bias = self.rows
-        logits = (last / self.divisor if self.divisor != 1.0 else last) @ weight.T
+        logits = last @ weight.T
         if bias is not None:
             logits = logits + bias
         cap = getattr(self.config, "final_logit_softcapping", None)

@@ -65,9 +65,9 @@ def read_state(folder: Path) -> dict[str, Any]:
     return state
 
 
-def build(model: str, folder: Path, config: Any, layer: int, dtype) -> tuple[Any, Any, float]:
+def build(model: str, folder: Path, config: Any, layer: int, dtype) -> tuple[Any, Any]:
     """(a LlamaModel of the first ``layer`` layers with MiniCPM's scalings folded in, the layer's head
-    weight (1 x hidden), the divisor before the head: 1 for the simple head)."""
+    weight, 1 x hidden)."""
     from transformers import LlamaConfig, LlamaModel
 
     _check_supported(model, config)
@@ -105,7 +105,7 @@ def build(model: str, folder: Path, config: Any, layer: int, dtype) -> tuple[Any
                              "Restore the complete checkpoint (every shard).")
     base.load_state_dict(wanted, strict=True)
     base.to(dtype).eval()
-    return base, state[head_name].to(dtype), 1.0
+    return base, state[head_name].to(dtype)
 
 
 def config_fields(folder: Path) -> Any:
