@@ -40,7 +40,8 @@ from .tasks.selection import select_by_any_name
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
                 "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
-                "ignore_remote_code", "retrieval_method", "hybrid_weights", "token_vectors_budget_mb")
+                "ignore_remote_code", "retrieval_method", "hybrid_weights", "token_vectors_budget_mb",
+                "cutoff_layers")
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),

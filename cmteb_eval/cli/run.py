@@ -70,6 +70,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--protocol", choices=list(TYPES["Reranking"].variants),
                      help="reranking metrics: v1 = mteb 1.x (published C-MTEB numbers), v2 = mteb 2.x "
                      "(default: the task card's, else v1)")
+    run.add_argument("--cutoff-layers", type=int, help="layer-wise LLM reranker (bge-reranker-v2-minicpm-layerwise): "
+                     "the layer whose score head scores the pairs (default: its card's, 28); recorded in the result")
     run.add_argument("--sigmoid", action="store_true", help="report the cross-encoder's sigmoid(logit) instead of the logit")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the persistent embedding cache")
     run.add_argument("--cache-dir", help="embedding cache folder (default: $CMTEB_EVAL_CACHE or ~/.cache/cmteb-eval)")
@@ -101,6 +103,7 @@ def check_run_arguments(args: argparse.Namespace) -> None:
     if args.token_vectors_budget_mb is not None and args.token_vectors_budget_mb < 0:
         raise UserError("--token-vectors-budget-mb must be 0 or more.", "Pass a size in MB (0: always rescore "
                         "the dense top --rerank-top-k).")
+    check_positive(args.cutoff_layers, "--cutoff-layers", "a layer number")
 
 
 def model_request(args: argparse.Namespace):
@@ -114,7 +117,7 @@ def model_request(args: argparse.Namespace):
                         ignore_remote_code=args.ignore_remote_code,
                         max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid,
                         retrieval_method=args.retrieval_method, hybrid_weights=args.hybrid_weights,
-                        token_vectors_budget_mb=args.token_vectors_budget_mb)
+                        token_vectors_budget_mb=args.token_vectors_budget_mb, cutoff_layers=args.cutoff_layers)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -158,13 +161,13 @@ def command_run(args: argparse.Namespace) -> int:
     with progress.configured(quiet=args.quiet):  # for this command only
         cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
         models, name = load_models(request, device, cache, shard, rerank_top_k=args.rerank_top_k)
-        print(run_plan(specs, args.data_dir, output_dir, name, models, cache))
+        print(run_plan(specs, args.data_dir, output_dir, name, models, cache, args.rerank_top_k))
         summary = run_tasks(models, name, specs, args.data_dir, output_dir, options=options,
                             overwrite=args.overwrite, retry_fp32=args.retry_fp32, debug=getattr(args, "debug", False))
         return report_run(summary, name, output_dir, cache)
 
 
-def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> str:
+def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache, rerank_top_k: int | None = None) -> str:
     """What the run is about to do (``run/plan.py``)."""
     from ..results.naming import model_folder
     from ..run.plan import plan_lines
@@ -173,7 +176,13 @@ def run_plan(specs, data_dirs, output_dir: Path, name: str, models, cache) -> st
 
     folder = model_folder(output_dir, name, models.describe(None))
     corpus_of = lambda spec, split: load_retrieval(spec, split, data_dirs).corpus_texts  # noqa: E731
-    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, corpus_of))
+    pairs = None
+    if models.reranker is not None:
+        from ..data.ranking import reranking_pair_count
+
+        top_k = rerank_top_k if models.embedder is not None else None
+        pairs = {spec.name: reranking_pair_count(spec, data_dirs, top_k) for spec in specs}
+    return "\n".join(plan_lines(specs, data_dirs, folder, models.embedder, cache, corpus_of, pairs))
 
 
 def report_run(summary, name: str, output_dir: Path, cache) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import DataFormatError, DataNotFoundError
+from ..errors import DataFormatError, DataNotFoundError, UserError
 from ..tasks.card import TaskSpec, scoring_settings
 from .checks import check_computable, check_qrels_refs, check_unique_ids
 from .hub import hub_retrieval_tables
@@ -266,3 +266,23 @@ def load_reranking(spec: TaskSpec, split: str, data_dirs: Sequence[str | Path] =
         raise DataNotFoundError(exc.message + f"\n  (or the mteb 2 layout: corpus, queries, qrels/{split}, "
                                 f"top_ranked/{split} under the same folders)", exc.hint) from None
     return reranking_from_rows(spec, split, table, source)
+
+
+def reranking_pair_count(spec: TaskSpec, data_dirs: Sequence[str | Path], top_k: int | None) -> int | None:
+    """The (query, passage) pairs a reranker scores on a Reranking task, for the run's plan: its distinct
+    pairs, or with an embedder first (``top_k``) at most the top k of each query. None for other types
+    or data that cannot be read here (the run reports that itself)."""
+    if spec.type != "Reranking":
+        return None
+    try:
+        pairs: set = set()
+        bound = 0
+        for split in spec.eval_splits:
+            for query in load_reranking(spec, split, data_dirs).queries:
+                if top_k is not None:
+                    bound += min(top_k, len(query.candidate_texts))
+                elif isinstance(query.query, str):
+                    pairs.update((query.query, text) for text in query.candidate_texts)
+        return bound if top_k is not None else len(pairs)
+    except (UserError, OSError, ValueError):
+        return None

@@ -5,7 +5,9 @@ every set of Clustering, human and
 machine summaries of Summarization, over every eval split), how many of them the embedding cache
 already holds, and the tokens of the rest, so that a large model's run states its cost up front.
 Each encoding then says its own counts, and a time estimate once its first batches ran
-(``models/progress.py``)."""
+(``models/progress.py``). With a reranker (a cross-encoder or an LLM reranker), Reranking tasks also say
+how many (query, passage) pairs it scores (each distinct pair once; with an embedder, at most the reranked
+top k per query)."""
 
 from __future__ import annotations
 
@@ -75,13 +77,18 @@ def tokens(embedder, texts: list[str]) -> int | None:
     return sum(len(i) for i in ids)
 
 
-def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache, corpus_of=None) -> list[str]:
+def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cache, corpus_of=None,
+               reranker_pairs: dict[str, int] | None = None) -> list[str]:
     """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``);
-    ``corpus_of(spec, split)``: a Retrieval task's corpus texts, for bge-m3's ColBERT storage."""
+    ``corpus_of(spec, split)``: a Retrieval task's corpus texts, for bge-m3's ColBERT storage;
+    ``reranker_pairs``: per task, the pairs a reranker scores (``data.ranking.reranking_pair_count``)."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
+        pairs = (reranker_pairs or {}).get(spec.name)
+        if pairs is not None:
+            line += f": {'at most ' if embedder is not None else ''}{pairs} (query, passage) pair(s) for the reranker"
         texts = task_texts(spec, data_dirs) if embedder is not None else None
         if texts is not None:
             todo = not_in_cache(embedder, texts)

@@ -53,6 +53,7 @@ class ModelRequest:
     retrieval_method: str = "dense"  # bge-m3: dense, sparse, colbert or hybrid (models/multivector/)
     hybrid_weights: tuple[float, float, float] | str | None = None  # DENSE,SPARSE,COLBERT; None: FlagEmbedding's
     token_vectors_budget_mb: int | None = None  # ColBERT/hybrid exact over the corpus while its vectors fit this
+    cutoff_layers: int | None = None  # a layer-wise LLM reranker's scoring layer (default: its card's)
 
     @property
     def wants_embedder(self) -> bool:
@@ -155,17 +156,25 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
                 f"{'EOS ' + family.eos if family.eos else 'no EOS added'}; source {family.source}")
         if getattr(embedder, "remote_code_skipped", None):
             log(f"  --ignore-remote-code: {embedder.remote_code_skipped}")
+    if request.cutoff_layers is not None and not request.reranker:
+        raise UserError("--cutoff-layers applies to a layer-wise LLM reranker, and no --reranker was given.",
+                        "Pass --reranker BAAI/bge-reranker-v2-minicpm-layerwise (or a local copy), or leave it out.")
     if request.reranker:
-        from ..models.rerankers.cross_encoder import load_reranker
-
-        reranker = load_reranker(request.reranker, device=request.device, dtype=request.dtype,
-                                 batch_size=request.batch_size or 32,
-                                 max_length=request.max_length if embedder is None else None,
-                                 sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code, cache=cache,
-                                 ignore_remote_code=request.ignore_remote_code)
-        log(f"Reranker {request.reranker} (cross-encoder, max_length={reranker.max_length}, "
-            f"{reranker.device}/{reranker.dtype})"
+        alone = embedder is None  # the run's length, name and instruction options are then the reranker's
+        reranker = load_any_reranker(request.reranker, model_name=request.model_name if alone else None,
+                                     revision=request.revision if alone else None, device=request.device,
+                                     dtype=request.dtype,
+                                     batch_size=request.batch_size,
+                                     max_length=request.max_length if alone else None,
+                                     max_batch_tokens=request.max_batch_tokens,
+                                     query_instruction=request.query_instruction if alone else None,
+                                     cutoff_layers=request.cutoff_layers,
+                                     sigmoid=request.sigmoid, trust_remote_code=request.trust_remote_code,
+                                     ignore_remote_code=request.ignore_remote_code, cache=cache)
+        log(f"Reranker {request.reranker} ({reranker_line(reranker.describe(None))})"
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
+        if reranker.describe(None).get("max_length_note"):
+            log(f"Note: reranker {reranker.describe(None)['max_length_note']}.")
     return ModelPair(embedder, reranker), request.results_name(name)
 
 
@@ -179,3 +188,54 @@ def m3_line(embedder) -> str:
     return f", bge-m3 retrieval method {method}" + (
         f" (weights dense {weights['dense']:g}, sparse {weights['sparse']:g}, colbert {weights['colbert']:g})"
         if weights else "")
+
+
+def load_any_reranker(model: str, *, model_name: str | None = None, revision: str | None = None,
+                      trust_remote_code: bool = False, max_batch_tokens: int | None = None,
+                      query_instruction: str | None = None, cutoff_layers: int | None = None,
+                      ignore_remote_code: bool = False, **kwargs: Any):
+    """The adapter a ``--reranker`` model gets: a causal LM (an LLM reranker's backbone) the LLM reranker,
+    anything else the cross-encoder (which refuses what is not one)."""
+    from ..models.identity import loading
+    from ..models.identity.llm_cards import find_llm_card, is_causal_lm
+
+    folder = loading.local_folder(model)
+    if folder is not None:
+        loading.check_folder(folder)
+    config = loading.read_config_fields(model, folder, revision, trust_remote_code)
+    names = (model_name, model, folder.name if folder else None)
+    if is_causal_lm(config) or (find_llm_card(*names) and not loading.is_cross_encoder(config)):
+        from ..models.rerankers.llm_reranker import LLMReranker
+
+        if loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code):
+            raise UserError(f"{model} is an LLM reranker whose config names its own code (auto_map); "
+                            f"--ignore-remote-code is for encoders whose stock class is equivalent.",
+                            "Pass --trust-remote-code to run its code, as its authors do.")
+        return LLMReranker(model, model_name=model_name, revision=revision, trust_remote_code=trust_remote_code,
+                           max_batch_tokens=max_batch_tokens, query_instruction=query_instruction, config=config,
+                           cutoff_layers=cutoff_layers, **kwargs)
+    from ..models.rerankers.cross_encoder import CrossEncoderReranker
+
+    if cutoff_layers is not None:
+        raise UserError(f"--cutoff-layers applies to layer-wise LLM rerankers; {model} is a cross-encoder.",
+                        "Leave --cutoff-layers out.")
+    kwargs["batch_size"] = kwargs.get("batch_size") or 32
+    return CrossEncoderReranker(model, model_name=model_name, revision=revision,
+                                trust_remote_code=trust_remote_code, ignore_remote_code=ignore_remote_code, **kwargs)
+
+
+def reranker_line(info: dict[str, Any]) -> str:
+    """The reranker's settings in the run's first lines (all of them are in the result file)."""
+    parts = [info.get("kind", "reranker")]
+    if info.get("card"):
+        parts.append(f"card {info['card']}")
+    parts.append(f"max_length={info.get('max_length')}")
+    if info.get("cutoff_layers") is not None:
+        parts.append(f"cutoff_layers={info['cutoff_layers']}")
+    if info.get("query_max_length"):
+        parts.append(f"query_max_length={info['query_max_length']}")
+    parts.append(f"score: {info.get('score')}")
+    if info.get("instruction"):
+        parts.append(f"instruction {info['instruction']!r} ({info.get('instruction_source')})")
+    parts.append(f"{info.get('device')}/{info.get('dtype')}")
+    return ", ".join(parts)

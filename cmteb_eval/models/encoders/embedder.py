@@ -32,9 +32,10 @@ from .. import progress
 from . import runtime
 from ..cache.fill import cached_encode, current_sink
 from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
+from ..identity.llm_cards import refuse_llm_reranker_as_embedder
 from .pooling import encode_tokens
 from ..protocol import PASSAGE, QUERY, TEXT
-from ..identity.settings import EncoderSettings, check_room_for_text, fit_max_length, resolve_settings
+from ..identity.settings import EncoderSettings, check_room_for_text, find_known_model, fit_max_length, resolve_settings
 from ..identity.families import find_family, refuse_api_only
 from ..identity.st_folder import read_st_folder
 from .st_head import build_head, output_dimension
@@ -65,9 +66,11 @@ class TransformerEmbedder:
         self.trust_remote_code = trust_remote_code
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
+        names = (model_name, model, self.root.name if self.root else None)
+        refuse_llm_reranker_as_embedder(model, config, names, said_to_embed=pooling is not None or self.st is not None
+                                        or find_known_model(*names) is not None)
         # a decoder-embedder family (families.toml): its mechanics, unless the folder's files or flags say otherwise
-        self.family = find_family((model_name, model, self.root.name if self.root is not None else None), config,
-                                  self.st.pooling if self.st is not None else None)
+        self.family = find_family(names, config, self.st.pooling if self.st is not None else None)
         self.remote_code_skipped = loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code,
                                                               self.family.remote_code if self.family else "")
         if self.family is not None:

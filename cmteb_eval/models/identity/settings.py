@@ -116,7 +116,8 @@ def resolve_settings(model: str, folder: Path | None, model_name: str | None = N
     known = find_known_model(model_name, model, folder.name if folder else None)
     if known:
         hub_id, card = known
-        settings = replace(settings, **card)
+        fields = EncoderSettings.__dataclass_fields__  # a cross-encoder card's own keys are not an embedder's
+        settings = replace(settings, **{k: v for k, v in card.items() if k in fields})
         sources.append(f"known card {hub_id}")
     if family is not None:
         settings = replace(settings, **family.settings())

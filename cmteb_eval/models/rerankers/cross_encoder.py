@@ -17,11 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...errors import WrongModelKindError
+from ...errors import NotYetSupportedError, WrongModelKindError
 from ...tasks.card import TaskSpec
 from ..identity import loading
 from .. import progress
 from ..identity.fingerprint import local_fingerprints
+from ..identity.llm_cards import is_causal_lm, is_decoder_classifier, known_names
 from ..encoders.runtime import pick_device, pick_dtype
 from ..identity.settings import check_room_for_text, find_known_model, fit_max_length
 from ..identity.st_folder import tokenizer_max_length
@@ -29,7 +30,20 @@ from ..vectors import distinct, refuse_non_finite
 
 
 def refuse_non_cross_encoder(model: str, config: Any) -> None:
-    """A reranker must be a sequence-classification model with one output."""
+    """A reranker must be a sequence-classification model with one output, on an encoder (a
+    decoder LM's classification head scores a prompt this adapter does not build)."""
+    if is_decoder_classifier(config):
+        raise WrongModelKindError(
+            f"Model {model!r} is a sequence-classification conversion of a decoder LM "
+            f"({', '.join(config.architectures)}): its score is only meaningful on the prompt template it was "
+            f"converted with, and cmteb-eval does not run such conversions (scoring the raw pair gives other "
+            f"numbers, with no message).",
+            f"Pass the original causal LM with --reranker (known LLM rerankers: {known_names()}).")
+    if is_causal_lm(config):
+        raise WrongModelKindError(
+            f"Model {model!r} is a causal language model ({', '.join(config.architectures)}), not a cross-encoder: "
+            f"an LLM reranker is scored from the next-token logits of its card's prompt.",
+            f"Pass it with --reranker (the run picks the LLM reranker; known cards: {known_names()}).")
     if not loading.is_cross_encoder(config):
         architectures = ", ".join(getattr(config, "architectures", None) or []) or "no architecture listed"
         raise WrongModelKindError(
@@ -74,6 +88,13 @@ class CrossEncoderReranker:
                                                from_command_line=max_length is not None)
         self.settings_source = (f"known card {known[0]}" if known else saved_source or "defaults") \
             + (f" ({note})" if note else "")
+        # said in the run's output and the result when neither a card nor --max-length set the length
+        self.max_length_note = "" if known or max_length is not None else (
+            f"max_length {self.max_length} came from {saved_source or 'cmteb-eval default'}, not from a known card: "
+            f"its authors may run it at another length (pass --max-length, or --model-name HUB_ID of a known card)")
+        # FlagReranker's limits (the card says so): the query alone to 3/4 of max_length, then the passage
+        self.truncation = (known[1].get("truncation") if known else None) or "longest_first"
+        self.query_max_length = self.max_length * 3 // 4 if self.truncation == "FlagReranker" else None
         self.sigmoid = sigmoid
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -94,6 +115,7 @@ class CrossEncoderReranker:
         self.model_id, self.revision, self.folder = name, None, None
         self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
         self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
+        self.truncation, self.query_max_length, self.max_length_note = "longest_first", None, ""
         self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
         self.remote_code_skipped = None
         self.device = str(parameter.device) if parameter is not None else "cpu"
@@ -120,8 +142,12 @@ class CrossEncoderReranker:
             "commit": self.commit_hash,
             "kind": "cross-encoder",
             "max_length": self.max_length,
+            **({"query_max_length": self.query_max_length} if self.query_max_length else {}),
+            "truncation": self.truncation,
             "score": "sigmoid(logit)" if self.sigmoid else "raw logit",
+            "sigmoid": self.sigmoid,
             "settings_source": self.settings_source,
+            **({"max_length_note": self.max_length_note} if self.max_length_note else {}),
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,
@@ -134,8 +160,9 @@ class CrossEncoderReranker:
 
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encoded = self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
-                                 max_length=self.max_length, padding=False)
+        encoded = self._flag_reranker_inputs(pairs) if self.truncation == "FlagReranker" else \
+            self.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True,
+                           max_length=self.max_length, padding=False)
         loading.check_token_ids(self.model_id, encoded["input_ids"], self.model.config)
         lengths = [len(ids) for ids in encoded["input_ids"]]
         order = np.argsort([-n for n in lengths], kind="stable")
@@ -154,6 +181,39 @@ class CrossEncoderReranker:
                 out[batch_index] = logits.cpu().numpy()
                 bar.update(len(batch_index), sum(lengths[i] for i in batch_index))
         progress.METER.pairs_scored += len(pairs)
+        return out
+
+
+    def _flag_reranker_inputs(self, pairs: list[tuple[str, str]]) -> dict[str, list]:
+        """FlagReranker's inputs: query and passage tokenised alone (the query to query_max_length, the
+        passage to max_length), then joined with the special tokens, the passage cut so the pair fits
+        (only_second; a passage that would vanish is left whole, as transformers' prepare_for_model did).
+        On the token ids, through the fast tokenizer's own post-processor."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise NotYetSupportedError(
+                f"Reranker {self.model_id!r} has no fast tokenizer (tokenizer.json): FlagReranker's query and passage "
+                f"limits are applied on the fast tokenizer's token ids.",
+                "Save the model's fast tokenizer into the folder (AutoTokenizer.from_pretrained(..., use_fast=True)"
+                ".save_pretrained).")
+        special = self.tokenizer.num_special_tokens_to_add(pair=True)
+        out: dict[str, list] = {"input_ids": [], "attention_mask": []}
+        with_types = "token_type_ids" in self.tokenizer.model_input_names
+        if with_types:
+            out["token_type_ids"] = []
+        for query_text, passage_text in pairs:
+            query = backend.encode(query_text, add_special_tokens=False)
+            query.truncate(self.query_max_length)
+            passage = backend.encode(passage_text, add_special_tokens=False)
+            passage.truncate(self.max_length)
+            extra = len(query.ids) + len(passage.ids) + special - self.max_length
+            if 0 < extra < len(passage.ids):
+                passage.truncate(len(passage.ids) - extra)
+            joined = backend.post_process(query, passage, add_special_tokens=True)
+            out["input_ids"].append(joined.ids)
+            out["attention_mask"].append([1] * len(joined.ids))
+            if with_types:
+                out["token_type_ids"].append(joined.type_ids)
         return out
 
 
