@@ -207,10 +207,8 @@ def load_any_reranker(model: str, *, model_name: str | None = None, revision: st
     if is_causal_lm(config) or (find_llm_card(*names) and not loading.is_cross_encoder(config)):
         from ..models.rerankers.llm_reranker import LLMReranker
 
-        if loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code):
-            raise UserError(f"{model} is an LLM reranker whose config names its own code (auto_map); "
-                            f"--ignore-remote-code is for encoders whose stock class is equivalent.",
-                            "Pass --trust-remote-code to run its code, as its authors do.")
+        # its card's recipe is ours (minicpm-layerwise included: models/rerankers/minicpm_layerwise.py), so
+        # an auto_map in its config names code we do not run
         return LLMReranker(model, model_name=model_name, revision=revision, trust_remote_code=trust_remote_code,
                            max_batch_tokens=max_batch_tokens, query_instruction=query_instruction, config=config,
                            cutoff_layers=cutoff_layers, **kwargs)
