@@ -43,7 +43,8 @@ from .tasks.card import TaskSpec
 from .tasks.registry import Registry
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
-LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
+LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction",
+                "document_instruction", "prompts", "prompt_variant", "pooling",
                 "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
 
 
@@ -111,7 +112,8 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     model_path = str(model) if isinstance(model, (str, Path)) else None
     reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None
     embedder = scorer = None
-    request = ModelRequest(model=model_path, reranker=reranker_path, model_name=model_name, **load)
+    request = ModelRequest(model=model_path, reranker=reranker_path, model_name=model_name,
+                           prompts_source="prompts= (Python API)", **load)
     if model_path or reranker_path:  # loaded as `cmteb-eval run` loads them
         from .models.cache.store import EmbeddingCache
 
