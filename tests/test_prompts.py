@@ -337,3 +337,44 @@ def test_task_keyed_st_prompts_run(tiny_bert, tmp_path, registry):
     reference = st.SentenceTransformer(str(folder), device="cpu")
     assert np.abs(model.encode(TEXTS, role=TEXT, task=registry.task("STSB"))
                   - reference.encode(TEXTS, prompt_name="STSB")).max() < VECTOR_TOL
+
+
+# ------------------------------------------------------------------------------- what ran is recorded
+
+def test_result_records_prompts_and_a_changed_prompt_reruns_only_its_task(tiny_bert, tmp_path, capsys):
+    """Each result file names the prompt of each side and where it came from; the configuration (the
+    resume key) holds the prompt strings, so changing DemoSTSZh's prompt recomputes DemoSTSZh only;
+    ``check`` calls two results made with other prompts incomparable unless --ignore prompts."""
+    import cmteb_eval
+    from cmteb_eval.cli.main import main
+
+    tasks = ["DemoSTSZh", "DemoSTSEn"]
+    first = cmteb_eval.evaluate(tiny_bert, tasks, output_dir=tmp_path / "a", model_name="tiny", pooling="cls",
+                                prompts={"DemoSTSZh": "句子：", "STS-query": "unused: "})
+    data = json.loads(next((tmp_path / "a").rglob("DemoSTSZh.json")).read_text(encoding="utf-8"))
+    recorded = data["harness"]["model"]["prompts"]
+    assert recorded == {"text": {"prompt": "句子：", "prompt_key": "DemoSTSZh", "prompt_source": "prompts= (Python API)"}}
+    assert data["harness"]["config"]["model"]["prompts"] == {"text": {"prompt": "句子："}}  # strings only
+    other = json.loads(next((tmp_path / "a").rglob("DemoSTSEn.json")).read_text(encoding="utf-8"))
+    assert other["harness"]["model"]["prompts"]["text"]["prompt"] == ""
+    again = cmteb_eval.evaluate(tiny_bert, tasks, output_dir=tmp_path / "a", model_name="tiny", pooling="cls",
+                                prompts={"DemoSTSZh": "另一个："})
+    reused = {t.spec.name: t.reused for t in again.tasks}
+    assert reused == {"DemoSTSZh": False, "DemoSTSEn": True}
+    assert first.main_scores()["DemoSTSZh"] != again.main_scores()["DemoSTSZh"]
+    cmteb_eval.evaluate(tiny_bert, tasks, output_dir=tmp_path / "b", model_name="tiny-plain", pooling="cls")
+    capsys.readouterr()
+    args = ["check", "--baseline", str(tmp_path / "a" / "tiny"), "--candidate", str(tmp_path / "b" / "tiny-plain"),
+            "--tolerance", "100"]
+    assert main(args) != 0
+    assert "DemoSTSZh: different prompts" in capsys.readouterr().err
+    assert main(args + ["--ignore", "prompts"]) == 0
+    assert main(["table", str(tmp_path / "a"), str(tmp_path / "b"), "--tasks", *tasks]) == 0
+    assert "different prompts" in capsys.readouterr().err
+
+
+def test_cache_key_holds_the_prompt_and_suffix(tiny_bert):
+    model = load_embedder(tiny_bert, device="cpu", pooling="cls")
+    plain = model.cache_identity(QUERY, "Q: ")
+    assert plain["instruction"] == "Q: " and "suffix" not in plain
+    assert model.cache_identity(QUERY, "Q: ", "\n<response>")["suffix"] == "\n<response>"

@@ -156,7 +156,7 @@ class TransformerEmbedder:
             "normalize": self.settings.normalize,
             "max_length": self.settings.max_length,
             "settings_source": self.settings.settings_source,
-            "query_instruction": self.instruction_for(QUERY, task) if task is not None else self.settings.query_instruction,
+            "query_instruction": self.task_instruction(task),
             "instructions_enabled": self.use_instruction,
             **self.recorded_prompts(task),
             "dtype": self.dtype,
@@ -167,6 +167,14 @@ class TransformerEmbedder:
             "trust_remote_code": self.trust_remote_code,
             **st_info,
         }
+
+    def task_instruction(self, task: TaskSpec | None) -> str:
+        """The instruction the task's queries take (of its texts, for a type without queries): what
+        results have recorded as ``query_instruction`` since before prompts per side."""
+        if task is None:
+            return self.prompt_for(QUERY, None).prefix
+        sides = self.prompts.sides(task)
+        return (self.prompt_for(QUERY, task) if "query" in sides else self.prompt_for(TEXT, task)).prefix
 
     def recorded_prompts(self, task: TaskSpec | None) -> dict[str, Any]:
         """What the result file records of the prompts: per side of the task, the exact prompt (and
