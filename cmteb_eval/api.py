@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 from .errors import UserError
 from .evaluators.base import RunOptions, SplitResult
 from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
+from .models.identity.prompts import given_table
 from .models.pair import ModelPair
 from .results.naming import model_folder, result_file, safe_name
 from .results.owner import check_owner, model_identity
@@ -141,7 +142,12 @@ def _in_memory_embedder(model: Any, model_name: str | None, identity: str | None
     if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
         return model
     name = model_name or f"in-memory-{type(model).__name__}"
-    return adapt_embedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True))
+    if load.get("prompt_variant"):
+        raise UserError("prompt_variant= picks a known card's prompts for a model loaded from a folder or hub id.",
+                        "Pass the model's folder or hub id, or prompts= with the prompts to use.")
+    given = given_table(load.get("prompts"), load.get("query_instruction"), load.get("document_instruction"),
+                        "prompts= (Python API)")
+    return adapt_embedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True), given)
 
 
 def _in_memory_reranker(reranker: Any, identity: str | None, load: dict[str, Any]):

@@ -378,3 +378,31 @@ def test_cache_key_holds_the_prompt_and_suffix(tiny_bert):
     plain = model.cache_identity(QUERY, "Q: ")
     assert plain["instruction"] == "Q: " and "suffix" not in plain
     assert model.cache_identity(QUERY, "Q: ", "\n<response>")["suffix"] == "\n<response>"
+
+
+def test_api_prompts_for_a_sentence_transformer_in_memory(tiny_bert, registry):
+    """prompts= goes before a SentenceTransformer's own prompts (task-keyed ones run too); an object
+    whose inputs we do not build refuses it instead of ignoring it."""
+    import cmteb_eval
+    import sentence_transformers.models  # noqa: F401
+    from cmteb_eval.models.adapters.in_memory import adapt_embedder
+    from cmteb_eval.models.identity.prompts import given_table
+
+    model = st.SentenceTransformer(modules=[st.models.Transformer(str(tiny_bert), max_seq_length=64),
+                                            st.models.Pooling(32, pooling_mode="mean")],
+                                   prompts={"query": "q: ", "STSB": "sts: "}, device="cpu")
+    given = given_table({"T2Retrieval-query": "t2: "}, None, "p: ", "prompts= (Python API)")
+    ours = adapt_embedder(model, "st", given=given)
+    t2, sts = registry.task("T2Retrieval"), registry.task("STSB")
+    assert ours.instruction_for(QUERY, t2) == "t2: " and ours.instruction_for(PASSAGE, t2) == "p: "
+    assert ours.instruction_for(TEXT, sts) == "sts: " and ours.instruction_for(QUERY, registry.task("DuRetrieval")) \
+        == "q: "
+    assert np.abs(ours.encode(TEXTS, role=TEXT, task=sts) - model.encode(TEXTS, prompt="sts: ")).max() < VECTOR_TOL
+    assert ours.describe(sts)["prompts"]["text"]["prompt_key"] == "STSB"
+
+    class Plain:
+        def encode(self, texts):
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    with pytest.raises(UserError, match="cannot be applied"):
+        cmteb_eval.evaluate(Plain(), ["DemoSTSZh"], prompts={"STS": "x: "})
