@@ -406,3 +406,39 @@ def test_api_prompts_for_a_sentence_transformer_in_memory(tiny_bert, registry):
 
     with pytest.raises(UserError, match="cannot be applied"):
         cmteb_eval.evaluate(Plain(), ["DemoSTSZh"], prompts={"STS": "x: "})
+
+
+# ------------------------------------------------------------------------------- bge-en-icl, bge-multilingual-gemma2
+
+def test_bge_llm_prompt_strings_equal_flagembedding(registry):
+    """The strings FlagEmbedding 1.4.2 puts around a query: FlagLLMModel's query_instruction_format, and
+    FlagICLModel's examples prefix (set_examples, on the published examples) and '\\n<response>' suffix,
+    with FlagEmbedding's MTEB runner's instruction of the task."""
+    from types import SimpleNamespace
+
+    from FlagEmbedding.abc.inference.AbsEmbedder import AbsEmbedder
+    from FlagEmbedding.inference.embedder.decoder_only.icl import ICLLLMEmbedder
+    from cmteb_eval.models.identity.prompts import PromptResolver, card_table
+
+    query = "how do mad cow cases spread?"
+    for family, variant, task_name, role in (("bge-multilingual-gemma2", "authors", "T2Retrieval", QUERY),
+                                             ("bge-en-icl", "authors", "STSBenchmark", TEXT),
+                                             ("bge-en-icl", "authors-icl", "STSBenchmark", TEXT),
+                                             ("bge-en-icl", "authors-icl", "ArguAna", QUERY)):
+        table = card_table(family, prompt_cards()[family], variant)
+        spec = registry.task(task_name)
+        ours = PromptResolver((table,)).prompt(spec, role)
+        instruction = table.entries.get(f"{task_name}-query", table.entries.get(task_name))
+        if family == "bge-multilingual-gemma2":
+            assert ours.apply(query) == AbsEmbedder.get_detailed_instruct("<instruct>{}\n<query>{}", instruction, query)
+            continue
+        stub = SimpleNamespace(examples_for_task=None, examples_instruction_format="<instruct>{}\n<query>{}\n<response>{}",
+                               query_instruction_for_retrieval=instruction,
+                               get_detailed_example=ICLLLMEmbedder.get_detailed_example)
+        ICLLLMEmbedder.set_examples(stub, table.examples.get(task_name))
+        theirs = stub.prefix + AbsEmbedder.get_detailed_instruct("<instruct>{}\n<query>{}", instruction, query) \
+            + "\n<response>"
+        assert ours.apply(query) == theirs, (variant, task_name)
+        assert (stub.prefix != "") == (variant == "authors-icl")
+    assert PromptResolver((card_table("bge-en-icl", prompt_cards()["bge-en-icl"], None),)).prompt(
+        registry.task("ArguAna"), PASSAGE).prefix == ""  # encode_corpus: no instruction on documents

@@ -80,6 +80,10 @@ class PromptTable:
     text_default: str = ""  # a sentence-transformers folder's default prompt, for texts no key names
     origin: str = ""  # where the table's data come from in full (repository @ commit : path), when not ``source``
     required: tuple[str, ...] = ()  # sides every task must find a key for (a card of per-task instructions)
+    # in-context examples per task ({query, response}), put before the prompt as FlagICLModel.set_examples
+    # builds them: each example in ``examples_template`` with the task's instruction, joined and followed by "\n\n"
+    examples: Mapping[str, list] = field(default_factory=dict)
+    examples_template: str = "<instruct>{instruction}\n<query>{query}\n<response>{response}"
 
     def find(self, names: tuple[str, ...], task_type: str | None, side: str,
              generic: bool) -> Prompt | None:
@@ -98,17 +102,23 @@ class PromptTable:
             keys.append(sided)
         for key in keys:
             if key in self.entries:
-                return self._render(self.entries[key], key, side)
+                return self._render(self.entries[key], key, side, names)
         if side == "text" and self.text_default:
             return Prompt(self.text_default, "", "default_prompt_name", self.source)
         return None
 
-    def _render(self, value: str, key: str, side: str) -> Prompt:
+    def _render(self, value: str, key: str, side: str, names: tuple[str, ...] = ()) -> Prompt:
         if not value:
             return Prompt("", "", key, self.source)
         template = self.templates.get("document_template" if side == "document" else "query_template")
         text = template.replace("{instruction}", value) if template else value
         prefix, found, suffix = text.partition("{text}")
+        shots = next((self.examples[n] for n in names if n in self.examples), None) if side != "document" else None
+        if shots:
+            prefix = "\n\n".join(self.examples_template.format(instruction=shot.get("instruct", value),
+                                                                 query=shot.get("query", ""),
+                                                                 response=shot.get("response", ""))
+                                 for shot in shots) + "\n\n" + prefix
         return Prompt(prefix, suffix if found else "", key, self.source)
 
 
@@ -183,6 +193,12 @@ def prompt_cards() -> dict[str, dict[str, Any]]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def prompt_examples() -> dict[str, dict[str, Any]]:
+    """In-context examples by family, variant and task (``prompt_examples.toml``)."""
+    return tomllib.loads(Path(__file__).with_name("prompt_examples.toml").read_text(encoding="utf-8"))
+
+
 def known_prompt_families() -> list[str]:
     """'family (hub ids)' of every known prompt card, for --help."""
     return [f"{family} ({', '.join(m.split('/')[-1] for m in card.get('models', []))}; variants "
@@ -211,11 +227,15 @@ def card_table(family: str, card: dict[str, Any], variant: str | None) -> Prompt
         raise ModelLoadError(f"--prompt-variant {chosen!r}: the {family} card has the variants "
                              f"{', '.join(variants)}.", f"Pass --prompt-variant {' or '.join(variants)}.")
     data = variants[chosen]
-    entries, templates = check_table({k: v for k, v in data.items() if k not in ("source", "note", "prompts", "required")}
+    entries, templates = check_table({k: v for k, v in data.items()
+                                      if k not in ("source", "note", "prompts", "required", "examples",
+                                                   "examples_template")}
                                      | dict(data.get("prompts", {})), f"prompt card {family}")
     label = f"known card {family}, variant {chosen}"
+    extra = {"examples_template": data["examples_template"]} if "examples_template" in data else {}
     return PromptTable(entries, label, templates, origin=f"{label}: {data['source']}",
-                       required=tuple(data.get("required", ())))
+                       required=tuple(data.get("required", ())),
+                       examples=dict(prompt_examples().get(family, {}).get(chosen, {})), **extra)
 
 
 # ---------------------------------------------------------------------------------- resolving
