@@ -42,7 +42,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--batch-size", type=int,
                      help="most texts per batch (default: no cap for the embedder, whose batches the token "
                      "budget --max-batch-tokens sizes; 32 pairs for the cross-encoder)")
-    run.add_argument("--no-instruction", action="store_true", help="never add the query instruction")
+    run.add_argument("--no-instruction", action="store_true", help="no prompt on any side of any task")
     run.add_argument("--query-instruction", help="the prompt of queries (the 'query' key; overrides the model's)")
     run.add_argument("--document-instruction", help="the prompt of documents (the 'document' key, e.g. 'passage: ')")
     run.add_argument("--prompts", metavar="FILE",
