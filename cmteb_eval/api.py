@@ -38,7 +38,8 @@ from .tasks.registry import Registry
 from .tasks.selection import select_by_any_name
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
-LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
+LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction",
+                "document_instruction", "prompts", "prompt_variant", "pooling",
                 "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
                 "ignore_remote_code", "retrieval_method", "hybrid_weights", "token_vectors_budget_mb",
                 "cutoff_layers")
@@ -61,7 +62,8 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
         raise UserError("evaluate() needs a list of task or benchmark names.", "Pass tasks=['STSB', ...].")
     log = log or (lambda line: None)
     options = RunOptions(**{k: v for k, v in run_options.items() if k in RUN_OPTIONS})
-    request = ModelRequest(model_name=model_name, **{k: v for k, v in run_options.items() if k in LOAD_OPTIONS})
+    request = ModelRequest(model_name=model_name, prompts_source="prompts= (Python API)",
+                           **{k: v for k, v in run_options.items() if k in LOAD_OPTIONS})
     specs = select_by_any_name(Registry.load(list(task_files)), tasks)
     out = Path(output_dir) if output_dir is not None else None
     if out is not None:

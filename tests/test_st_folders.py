@@ -253,7 +253,6 @@ def _edit(folder: Path, name: str, change) -> None:
     ("activation", "my_package.Swish"),
     ("task", "sequence-classification"),
     ("cross-encoder", "CrossEncoder"),
-    ("task-prompts", "T2Retrieval-query"),
     ("similarity", "euclidean"),
     ("kwargs", r"takes kwargs \['task'\]"),
 ])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 from ..report.outputs import check_target, emit, write_text
 from ..report.formats import FORMATS, output_format
+from ..report.scores import ignore_differences
 from .args import split_names
 
 TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types", "speed")
@@ -34,6 +35,7 @@ def add_report_parsers(commands) -> None:
     table.add_argument("--output-dir", help="write each table to a file of its own in this folder "
                        "(cmteb.csv, type-STS.csv, ...; the extension of --format)")
     table.add_argument("--task-file", action="append", default=[], help="also load this task card")
+    _add_ignore_argument(table)
     _add_source_arguments(table)
 
     rep = commands.add_parser("reproduce", help="our scores against the published ones, task by task")
@@ -48,6 +50,7 @@ def add_report_parsers(commands) -> None:
                       help="baseline first, then candidates: model folders, result files, or published:MODEL")
     _add_test_arguments(cmp_)
     cmp_.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
+    _add_ignore_argument(cmp_)
     cmp_.add_argument("--output", help="also write the Markdown report to this file")
     cmp_.add_argument("--json", dest="json_path", help="write the comparison as JSON to this file")
     _add_source_arguments(cmp_)
@@ -56,6 +59,7 @@ def add_report_parsers(commands) -> None:
     chk.add_argument("--baseline", required=True, help="output folder (one model), model folder or result file")
     chk.add_argument("--candidate", required=True, help="output folder (one model), model folder or result file")
     chk.add_argument("--tolerance", type=float, default=0.5, help="points (x100) a score may fall (default 0.5)")
+    _add_ignore_argument(chk)
     chk.add_argument("--tolerance-file", help='per-task tolerances, JSON or TOML: {"default": 0.5, "STSB": 1.0}')
     chk.add_argument("--tasks", nargs="+", action="extend",
                      help="only these tasks (default: those both sides have; the others are listed)")
@@ -71,6 +75,12 @@ def add_report_parsers(commands) -> None:
     plot.add_argument("--title", help="chart title")
     _add_test_arguments(plot)
     _add_source_arguments(plot)
+
+
+def _add_ignore_argument(parser) -> None:
+    parser.add_argument("--ignore", action="append", choices=["prompts"], default=[],
+                        help="compare scores even where the results record different prompts (by default two "
+                        "results made with different prompt strings are incomparable)")
 
 
 def _add_source_arguments(parser) -> None:
@@ -89,9 +99,6 @@ def _add_test_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     parser.add_argument("--no-correction", action="store_true",
                         help="judge significance on raw p-values instead of Holm-corrected ones")
-
-
-# ------------------------------------------------------------------ loading
 
 
 def _registry(task_files=()):
@@ -179,6 +186,7 @@ def command_table(args: argparse.Namespace) -> int:
         check_target(args.output)
     registry = _registry(args.task_file)
     models = _load_models(args.paths, registry, sources, args.published)
+    ignore_differences(models, args.ignore)
     task_types = types_of(models, registry)
     wanted = args.tables or ["cmteb", "types"]
     cmteb_tasks = list(registry.benchmark("cmteb").tasks)
@@ -317,9 +325,11 @@ def command_compare(args: argparse.Namespace) -> int:
             check_target(target)
     registry = _registry()
     baseline = _load_single(args.models[0], "baseline", registry, sources)
-    results = [compare(baseline, _load_single(path, "candidate", registry, sources),
-                       split_names(args.tasks) or None, args.method, args.resamples, args.seed, args.alpha,
-                       "none" if args.no_correction else "holm") for path in args.models[1:]]
+    candidates = [_load_single(path, "candidate", registry, sources) for path in args.models[1:]]
+    ignore_differences([baseline, *candidates], args.ignore)
+    results = [compare(baseline, candidate, split_names(args.tasks) or None,
+                       args.method, args.resamples, args.seed, args.alpha,
+                       "none" if args.no_correction else "holm") for candidate in candidates]
     warning = task_set_warning(results)
     text = "\n\n".join([report(r) for r in results] + ([warning] if warning else [])) + "\n"
     emit(text, end="")
@@ -342,6 +352,7 @@ def command_check(args: argparse.Namespace) -> int:
     default, per_task = load_tolerances(args.tolerance_file, args.tolerance)  # gate.check_tolerance rules
     baseline = _load_single(args.baseline, "baseline", registry, sources)
     candidate = _load_single(args.candidate, "candidate", registry, sources)
+    ignore_differences([baseline, candidate], args.ignore)
     if args.output:
         check_target(args.output)
     result = check(baseline, candidate, split_names(args.tasks) or None, default, per_task)

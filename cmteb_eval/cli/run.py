@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..models.encoders.backends import BACKENDS
 from ..models.identity.families import family_list
+from ..models.identity.prompts import known_prompt_families
 from ..models.identity.settings import POOLING_MODES
 from ..tasks.types import TYPES
 from .args import check_positive, split_names
@@ -46,8 +47,18 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--batch-size", type=int,
                      help="most texts per batch (default: no cap for the embedder, whose batches the token "
                      "budget --max-batch-tokens sizes; 32 pairs for the cross-encoder)")
-    run.add_argument("--no-instruction", action="store_true", help="never add the query instruction")
-    run.add_argument("--query-instruction", help="override the model's query instruction")
+    run.add_argument("--no-instruction", action="store_true", help="no prompt on any side of any task")
+    run.add_argument("--query-instruction", help="the prompt of queries (the 'query' key; overrides the model's)")
+    run.add_argument("--document-instruction", help="the prompt of documents (the 'document' key, e.g. 'passage: ')")
+    run.add_argument("--prompts", metavar="FILE",
+                     help="a TOML or JSON table of prompts in mteb's key scheme, most specific first: <Task>-query, "
+                     "<Task>-document, <Task>, <Type>-query, <Type>-document, <Type>, query, document (Types: "
+                     "Retrieval, Reranking, STS, PairClassification, Classification, Clustering, Summarization; "
+                     "a value with {text} is a template: 'prefix{text}suffix'; \"\" is no prompt). Sources in "
+                     "order: this file and the two flags above, a known model card, the folder's "
+                     "sentence-transformers prompts. Known cards: " + ", ".join(known_prompt_families()))
+    run.add_argument("--prompt-variant", help="a known card's prompt variant: 'authors' (the authors' recipe) or "
+                     "'mteb' (mteb 2.26's implementation); default: the one that made the published numbers")
     run.add_argument("--pooling", choices=POOLING_MODES, help="override the pooling")
     run.add_argument("--no-normalize", action="store_true", help="do not L2-normalise embeddings")
     run.add_argument("--max-length", type=int, help="override the max sequence length in tokens")
@@ -112,6 +123,8 @@ def model_request(args: argparse.Namespace):
     return ModelRequest(model=args.model, model_name=args.model_name, reranker=args.reranker, revision=args.revision,
                         device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                         use_instruction=not args.no_instruction, query_instruction=args.query_instruction,
+                        document_instruction=args.document_instruction, prompts=args.prompts,
+                        prompt_variant=args.prompt_variant,
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
                         ignore_remote_code=args.ignore_remote_code,

@@ -19,7 +19,8 @@ TEXT = "text"
 
 
 class TaskView(Protocol):
-    """The part of a task a model may read."""
+    """The part of a task a model may read (a view may also have ``name`` and ``type``, which a prompt
+    table's keys name: models/identity/prompts.py reads them with getattr)."""
 
     query_instruction: bool
 

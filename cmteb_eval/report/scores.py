@@ -47,6 +47,7 @@ class TaskScore:
     items_note: str = ""  # why a result has no usable per-item values (no error: e.g. an older format)
     foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
     metrics: dict[str, float] = field(default_factory=dict)  # every numeric metric of the shown split (x100)
+    prompts: str | None = None  # the prompt strings of each side the result records (None: none recorded)
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}`` in the format of the task's type
@@ -131,7 +132,33 @@ def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) ->
         timing=harness.get("timing") if isinstance(harness.get("timing"), dict) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
         foreign=is_foreign, metrics={k: 100.0 * v for k, v in found.metrics.get(split, {}).items()},
+        prompts=recorded_prompts(harness),
     )
+
+
+def recorded_prompts(harness: dict[str, Any]) -> str | None:
+    """'side: prompt' of every side the result's model info records (the exact strings, a template's
+    suffix too), or None when it records no prompts (an older or foreign file)."""
+    found = (harness.get("model") or {}).get("prompts") if isinstance(harness.get("model"), dict) else None
+    if not isinstance(found, dict):
+        return None
+    return "; ".join(f"{side}: {value.get('prompt', '')!r}" + (f" ... {value['suffix']!r}" if value.get("suffix") else "")
+                     for side, value in sorted(found.items()) if isinstance(value, dict))
+
+
+IGNORABLE = ("prompts",)
+
+
+def ignore_differences(models: list["ModelScores"], ignored: list[str] | None) -> None:
+    """``--ignore prompts``: scores made with different prompts are compared anyway (the user says
+    the prompts do not matter for this comparison)."""
+    for what in ignored or ():
+        if what not in IGNORABLE:
+            raise UserError(f"--ignore {what}: only {', '.join(IGNORABLE)} can be ignored.",
+                            f"Pass --ignore {' or '.join(IGNORABLE)}.")
+        for model in models:
+            for entry in model.tasks.values():
+                entry.prompts = None
 
 
 def _model_name(name: str, results: list[dict[str, Any]]) -> str:
@@ -224,8 +251,8 @@ def task_types(models: list[ModelScores], registry=None) -> dict[str, str]:
 
 def incomparable(a: TaskScore, b: TaskScore) -> list[str]:
     """Why two scores of one task cannot be compared (none: they can). The one rule, for ``compare``,
-    ``check`` and ``table``'s marks alike: the same dataset revision, main metric, subset and protocol
-    wherever both sides record one, whoever wrote the files (an mteb file records no protocol except
+    ``check`` and ``table``'s marks alike: the same dataset revision, main metric, subset, protocol and
+    prompts (unless ``--ignore prompts``, ``ignore_differences``) wherever both sides record one, whoever wrote the files (an mteb file records no protocol except
     the one its mteb version implies for reranking, ``results/mteb_tasks.py``; a published score records
     the mteb version that made it, not a protocol of ours, so protocols are compared between files only)."""
     problems = []
@@ -233,7 +260,8 @@ def incomparable(a: TaskScore, b: TaskScore) -> list[str]:
             ("dataset revision", a.dataset_revision, b.dataset_revision, True),
             ("protocol", a.protocol, b.protocol, a.origin == b.origin == "run"),
             ("main metric", a.metric, b.metric, True),
-            ("subset", a.subset, b.subset, True)):
+            ("subset", a.subset, b.subset, True),
+            ("prompts", a.prompts, b.prompts, True)):
         if applies and left and right and left != right:
             problems.append(f"different {what} (baseline {left!r}, candidate {right!r})")
     return problems

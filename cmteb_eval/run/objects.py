@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from ..models.adapters.flag_embedding import FlagEmbeddingEmbedder, is_flag_embedding
+from ..models.identity.prompts import given_table
 from ..models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from ..models.pair import ModelPair
 from ..results.naming import safe_name
@@ -47,12 +48,21 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
                             "given by folder or hub id, which is loaded with its sparse and ColBERT heads.",
                             "Pass the model's folder (model='path/to/bge-m3'), or leave these options out.")
         name = request.model_name or f"in-memory-{type(model).__name__}"
+        if request.prompt_variant:
+            raise UserError("prompt_variant= picks a known card's prompts for a model loaded from a folder or hub id.",
+                            "Pass the model's folder or hub id, or prompts= with the prompts to use.")
+        given = given_table(request.prompts, request.query_instruction, request.document_instruction,
+                            "prompts= (Python API)")
         if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
             embedder = model
         elif is_flag_embedding(model):  # FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel: query/corpus methods
+            if request.prompts or request.document_instruction:
+                raise UserError(f"prompts= and document_instruction= do not apply to a FlagEmbedding "
+                                f"{type(model).__name__}: it runs with the instruction it was built with.",
+                                "Build it with query_instruction_for_retrieval=..., or leave these options out.")
             embedder = FlagEmbeddingEmbedder(model, name, identity, request.batch_size, request.use_instruction)
         else:
-            embedder = adapt_embedder(model, name, identity, request.batch_size, request.use_instruction)
+            embedder = adapt_embedder(model, name, identity, request.batch_size, request.use_instruction, given)
         if cache is not None and hasattr(embedder, "cached"):
             embedder.cache = cache
     if reranker is not None and reranker_path is None:

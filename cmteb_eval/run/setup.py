@@ -42,6 +42,10 @@ class ModelRequest:
     batch_size: int | None = None
     use_instruction: bool = True
     query_instruction: str | None = None
+    document_instruction: str | None = None
+    prompts: Any = None  # a --prompts file, or the API's mapping (identity/prompts.py)
+    prompts_source: str = "command line"
+    prompt_variant: str | None = None
     pooling: str | None = None
     normalize: bool | None = None
     max_length: int | None = None
@@ -101,7 +105,10 @@ def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None
     model, name = request.embedder_source()
     embedder = load_embedder(model, model_name=name, revision=request.revision, device=device, dtype=request.dtype,
                              batch_size=request.batch_size, use_instruction=request.use_instruction,
-                             query_instruction=request.query_instruction, pooling=request.pooling,
+                             query_instruction=request.query_instruction,
+                             document_instruction=request.document_instruction, prompts=request.prompts,
+                             prompts_source=request.prompts_source, prompt_variant=request.prompt_variant,
+                             pooling=request.pooling,
                              normalize=request.normalize, max_length=request.max_length,
                              trust_remote_code=request.trust_remote_code, backend=request.backend,
                              ignore_remote_code=request.ignore_remote_code,
@@ -133,7 +140,8 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
     """The models of the request (each described in one line through ``log``; ``rerank_top_k``: how many
     of the embedder's results the cross-encoder reranks) and the results folder's name."""
     embedder, reranker, name = None, None, None
-    embedder_options = (request.pooling, request.normalize, request.query_instruction)
+    embedder_options = (request.pooling, request.normalize, request.query_instruction, request.document_instruction,
+                        request.prompts, request.prompt_variant)
     if request.model and not request.reranker and all(o is None for o in embedder_options) \
             and _is_cross_encoder_folder(request.model):
         log(f"Model {request.model} is a cross-encoder: evaluated as the reranker (as --reranker).")

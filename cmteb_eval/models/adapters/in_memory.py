@@ -32,6 +32,7 @@ import numpy as np
 from ...errors import UserError, WrongModelKindError
 from ...tasks.aliases import mteb_name, mteb_subset
 from ..cache.fill import cached_encode
+from ..identity.prompts import NO_PROMPT, PromptResolver, PromptTable, st_table
 from ..protocol import PASSAGE, QUERY, TEXT
 from ..vectors import distinct, refuse_non_finite
 
@@ -163,11 +164,14 @@ class SentenceTransformerEmbedder(InMemoryEmbedder):
     """A SentenceTransformer, run by its own ``encode`` with the prompt mteb would pass."""
 
     def __init__(self, model: Any, name: str, identity: str | None = None, batch_size: int | None = None,
-                 use_instruction: bool = True) -> None:
+                 use_instruction: bool = True, given: PromptTable | None = None) -> None:
         prompts = {str(k): str(v or "") for k, v in (getattr(model, "prompts", None) or {}).items()}
         default = getattr(model, "default_prompt_name", None)
         self.prompts = {QUERY: prompts.get("query", ""), PASSAGE: prompts.get("document", ""),
                         TEXT: prompts.get(default, "") if default else ""}
+        # prompts= first, then the model's own (task- and type-keyed ones too), as for a folder (identity/prompts.py)
+        self.resolver = PromptResolver(tuple(t for t in (given, st_table(prompts, default, "the SentenceTransformer"))
+                                             if t is not None))
         self.use_instruction = use_instruction
         self.batch_size = batch_size or 32
         settings = {"modules": [type(m).__name__ for m in model], "max_length": getattr(model, "max_seq_length", None),
@@ -186,12 +190,23 @@ class SentenceTransformerEmbedder(InMemoryEmbedder):
             self.dimension = min(self.dimension or model.truncate_dim, model.truncate_dim)
 
     def instruction_for(self, role: str, task) -> str:
-        if not self.use_instruction or (role == QUERY and task is not None and not task.query_instruction):
-            return ""
-        return self.prompts.get(role, "")
+        return self.prompt_for(role, task).prefix
+
+    def prompt_for(self, role: str, task):
+        return self.resolver.prompt(task, role) if self.use_instruction else NO_PROMPT
+
+    def describe(self, task=None) -> dict[str, Any]:
+        info = super().describe(task)
+        if task is not None:
+            info["prompts"] = {side: (p if self.use_instruction else NO_PROMPT).recorded()
+                               for side, p in self.resolver.sides(task).items()}
+        return info
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task=None) -> np.ndarray:
-        prompt = self.instruction_for(role, task)
+        found = self.prompt_for(role, task)
+        prompt = found.prefix
+        if found.suffix:  # a template: the suffix follows each text; the prefix is ST's prompt (include_prompt)
+            texts = [f"{text}{found.suffix}" for text in texts]
 
         def run(batch: list[str]) -> np.ndarray:
             output = self.obj.encode(batch, prompt=prompt, batch_size=self.batch_size, convert_to_numpy=True,
@@ -288,10 +303,16 @@ def cross_encoder_from(ce: Any, name: str, identity: str | None = None, batch_si
 
 
 def adapt_embedder(obj: Any, name: str, identity: str | None = None, batch_size: int | None = None,
-                   use_instruction: bool = True):
-    """The adapter for an embedder given as a Python object (see the module's docstring)."""
+                   use_instruction: bool = True, given: PromptTable | None = None):
+    """The adapter for an embedder given as a Python object (see the module's docstring). ``given``:
+    the prompts= table, which a SentenceTransformer takes before its own prompts; another object
+    cannot take it (refused, never ignored)."""
     if is_sentence_transformer(obj):
-        return SentenceTransformerEmbedder(obj, name, identity, batch_size, use_instruction)
+        return SentenceTransformerEmbedder(obj, name, identity, batch_size, use_instruction, given)
+    if given is not None:
+        raise UserError(f"prompts= / query_instruction= / document_instruction= cannot be applied to a "
+                        f"{class_name(obj)}: cmteb-eval does not build its inputs.",
+                        "Pass a SentenceTransformer, or the model's folder or hub id, with the prompts.")
     if is_mteb_encoder(obj):
         return MtebEncoderEmbedder(obj, name, identity)
     if callable(getattr(obj, "encode", None)):

@@ -18,10 +18,13 @@ from ..protocol import PASSAGE, QUERY, TEXT, Embedder
 
 
 class _TaskView:
-    """The little of a TaskSpec our embedders read: whether queries take the instruction."""
+    """The little of a TaskSpec our embedders read: whether queries take the instruction, and the
+    task's name and type (the keys of a prompt table, identity/prompts.py)."""
 
-    def __init__(self, query_instruction: bool) -> None:
+    def __init__(self, query_instruction: bool, name: str | None = None, type: str | None = None) -> None:
         self.query_instruction = query_instruction
+        self.name = name
+        self.type = type
 
 
 def as_mteb_encoder(embedder: Embedder, name: str = "cmteb-eval/model", revision: str | None = None):
@@ -53,7 +56,7 @@ def as_mteb_encoder(embedder: Embedder, name: str = "cmteb-eval/model", revision
             else:
                 role = TEXT
             row = TYPES.get(task_metadata.type)  # our type table: do its queries take the instruction?
-            view = _TaskView(row is not None and row.query_instruction)
+            view = _TaskView(row is not None and row.query_instruction, task_metadata.name, task_metadata.type)
             return embedder.encode(texts, role=role, task=view)
 
     return CmtebEvalEncoder()

@@ -35,9 +35,11 @@ from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_f
 from ..identity.llm_cards import refuse_llm_reranker_as_embedder
 from .pooling import encode_tokens
 from ..protocol import PASSAGE, QUERY, TEXT
-from ..identity.settings import EncoderSettings, check_room_for_text, find_known_model, fit_max_length, resolve_settings
+from ..identity.settings import (EncoderSettings, check_room_for_text, find_known_model, fit_max_length,
+                                 resolve_settings)
 from ..identity.families import find_family, refuse_api_only
 from ..identity.st_folder import read_st_folder
+from ..identity.prompts import NO_PROMPT, Prompt, resolve_prompts
 from .st_head import build_head, output_dimension
 from ..vectors import distinct, refuse_non_finite
 
@@ -51,6 +53,8 @@ class TransformerEmbedder:
     def __init__(self, model: str, *, model_name: str | None = None, revision: str | None = None,
                  device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
                  use_instruction: bool = True, query_instruction: str | None = None,
+                 document_instruction: str | None = None, prompts=None, prompts_source: str = "command line",
+                 prompt_variant: str | None = None,
                  pooling: str | None = None, normalize: bool | None = None, max_length: int | None = None,
                  trust_remote_code: bool = False, backend: str = "torch", max_batch_tokens: int | None = None,
                  cache=None, shard=None, ignore_remote_code: bool = False) -> None:
@@ -79,6 +83,9 @@ class TransformerEmbedder:
                                        {"pooling": pooling, "normalize": normalize, "max_length": max_length,
                                         "query_instruction": query_instruction}, self.st, self.family)
         self.use_instruction = use_instruction
+        self.prompts = resolve_prompts(model, self.root, model_name, self.st, prompts, prompts_source,
+                                       query_instruction, document_instruction, prompt_variant,
+                                       find_known_model(model_name, model, self.root.name if self.root else None))
         self.device = runtime.pick_device(device)
         family_dtype = self.family.gpu_dtype if self.family is not None and self.device.startswith("cuda") else None
         self.dtype = runtime.pick_dtype(family_dtype if dtype in (None, "auto") and family_dtype else dtype,
@@ -126,23 +133,21 @@ class TransformerEmbedder:
 
     # ------------------------------------------------------------ public API
 
-    def instruction_for(self, role: str, task: TaskSpec | None) -> str:
-        """The text put before each text of ``role``: the query instruction on queries of tasks that take
-        it; a sentence-transformers folder's document prompt on passages, its default prompt on the rest."""
+    def prompt_for(self, role: str, task: TaskSpec | None) -> Prompt:
+        """The prompt of each text of ``role`` in ``task`` (``identity/prompts.py``: the first source whose
+        table has a key for it, most specific key first); none under --no-instruction."""
         if not self.use_instruction:
-            return ""
-        if role == PASSAGE:
-            return self.settings.passage_instruction
-        if role != QUERY:
-            return self.settings.text_instruction
-        if task is not None and not task.query_instruction:
-            return ""
-        return self.settings.query_instruction
+            return NO_PROMPT
+        return self.prompts.prompt(task, role)
+
+    def instruction_for(self, role: str, task: TaskSpec | None) -> str:
+        """The text put before each text of ``role`` (the prompt's prefix)."""
+        return self.prompt_for(role, task).prefix
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task: TaskSpec | None = None) -> np.ndarray:
-        instruction = self.instruction_for(role, task)
-        unique, positions = distinct(instruction + text for text in texts)
-        vectors = self._encode_cached(unique, role, instruction)
+        prompt = self.prompt_for(role, task)
+        unique, positions = distinct(prompt.apply(text) for text in texts)
+        vectors = self._encode_cached(unique, role, prompt.prefix, prompt.suffix)
         refuse_non_finite(vectors, who=f"Model {self.model_id!r}", what="embeddings", units="texts", dtype=self.dtype,
                           hint="Rerun with --dtype float32 or --retry-fp32 (fp16 overflow is the usual cause) "
                                "or check the model weights.")
@@ -173,8 +178,9 @@ class TransformerEmbedder:
             "normalize": self.settings.normalize,
             "max_length": self.settings.max_length,
             "settings_source": self.settings.settings_source,
-            "query_instruction": self.instruction_for(QUERY, task) if task is not None else self.settings.query_instruction,
+            "query_instruction": self.task_instruction(task),
             "instructions_enabled": self.use_instruction,
+            **self.recorded_prompts(task),
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,
@@ -184,7 +190,24 @@ class TransformerEmbedder:
             **st_info,
         }
 
-    def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
+    def task_instruction(self, task: TaskSpec | None) -> str:
+        """The instruction the task's queries take (of its texts, for a type without queries): what
+        results have recorded as ``query_instruction`` since before prompts per side."""
+        if task is None:
+            return self.prompt_for(QUERY, None).prefix
+        sides = self.prompts.sides(task)
+        return (self.prompt_for(QUERY, task) if "query" in sides else self.prompt_for(TEXT, task)).prefix
+
+    def recorded_prompts(self, task: TaskSpec | None) -> dict[str, Any]:
+        """What the result file records of the prompts: per side of the task, the exact prompt (and
+        suffix), the key that chose it and its source; and the sources in order."""
+        out: dict[str, Any] = {"prompt_sources": self.prompts.describe()}
+        if task is not None:
+            out["prompts"] = {side: (prompt if self.use_instruction else NO_PROMPT).recorded()
+                              for side, prompt in self.prompts.sides(task).items()}
+        return out
+
+    def cache_identity(self, role: str, instruction: str, suffix: str = "") -> dict[str, Any]:
         """Everything besides the text that changes an embedding: the embedding cache's key."""
         if self.folder is not None:  # a local copy: the bytes, not the path, identify it
             model = {"weights": self.fingerprint, "tokenizer": self.tokenizer_fingerprint}
@@ -193,6 +216,8 @@ class TransformerEmbedder:
         identity = {"model": model, "pooling": self.settings.pooling, "normalize": self.settings.normalize,
                     "max_length": self.settings.max_length, "dtype": self.dtype, "backend": self.backend,
                     "device_type": self.device.split(":")[0], "instruction": instruction, "role": role}
+        if suffix:  # a template's text after the text (absent otherwise: the same keys as before)
+            identity["suffix"] = suffix
         if self.st is not None:  # the modules, their files and settings (absent for a plain folder: same keys as before)
             recorded = self.settings.recorded()
             recorded.pop("instruction_source", None)
@@ -243,10 +268,10 @@ class TransformerEmbedder:
 
     # ------------------------------------------------------------ the steps
 
-    def _encode_cached(self, texts: list[str], role: str, instruction: str) -> np.ndarray:
+    def _encode_cached(self, texts: list[str], role: str, instruction: str, suffix: str = "") -> np.ndarray:
         """Vectors of distinct ``texts`` through the embedding cache (``cache_fill.cached_encode``)."""
         main = self.shard is None or self.shard.is_main
-        namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.model_id) \
+        namespace = self.cache.namespace(self.cache_identity(role, instruction, suffix), label=self.model_id) \
             if self.cache is not None and main else None
         excluded = self.prompt_length(instruction)
         encode = partial(self._encode_unique, prompt_length=excluded) if excluded else self._encode_unique

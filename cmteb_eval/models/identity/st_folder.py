@@ -13,10 +13,11 @@ setting that changes a vector:
 - Dense (weights, bias, activation), LayerNorm, Normalize;
 - ``config_sentence_transformers.json``: the prompts (the query prompt is the query instruction,
   the document prompt the passages', the default prompt that of every other text, as mteb runs
-  them), ``truncate_dim`` and ``similarity_fn_name``.
+  them; prompts keyed by task or type in mteb's scheme, ``prompts.py``), ``truncate_dim`` and
+  ``similarity_fn_name``.
 
 Anything else (another module type, module kwargs, a transformer task other than feature
-extraction, a non-torch activation, prompts keyed by task) is a ModelLoadError naming it.
+extraction, a non-torch activation) is a ModelLoadError naming it.
 """
 
 from __future__ import annotations
@@ -165,11 +166,11 @@ def _prompts(root: Path, st_config: dict) -> tuple[dict, str | None]:
     if default is not None and default not in prompts:
         raise ModelLoadError(f"{root}: default_prompt_name {default!r} is not one of the prompts "
                              f"({', '.join(prompts) or 'none'}).", "Fix config_sentence_transformers.json.")
-    other = sorted(k for k, v in prompts.items() if v and k not in PROMPT_KEYS and k != default)
-    if other:
-        raise ModelLoadError(f"{root}: prompts keyed by task or type ({', '.join(other)}) are not run here: only "
-                             f"the query, document and default prompts are.",
-                             "Pass the instruction with --query-instruction, or remove those prompts.")
+    bad = sorted(str(k) for k, v in prompts.items() if v is not None and not isinstance(v, str))
+    if bad:
+        raise ModelLoadError(f"{root}/config_sentence_transformers.json: prompts {', '.join(bad)} are not strings.",
+                             "Fix the file.")
+    # prompts keyed by task or type run in mteb's key scheme (identity/prompts.py)
     return {str(k): str(v or "") for k, v in prompts.items()}, default
 
 

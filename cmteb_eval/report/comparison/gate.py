@@ -144,6 +144,6 @@ def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | 
     if problems:
         raise IncomparableResultsError(
             "The results cannot be compared:\n  " + "\n  ".join(problems),
-            "\nRun baseline and candidate on the same tasks, dataset revisions and protocol "
-            "(or restrict the check with --tasks).")
+            "\nRun baseline and candidate on the same tasks, dataset revisions, protocol and prompts "
+            "(or restrict the check with --tasks; --ignore prompts compares scores made with other prompts).")
     return result
