@@ -38,8 +38,16 @@ STS_ROWS, QBQTC_ROWS, RETRIEVAL_QUERIES, RERANK_QUERIES = 200, 250, 25, 25
 class Takes:
     """A task view: whether its queries take the instruction."""
 
-    def __init__(self, query_instruction: bool = True, type: str = "Retrieval") -> None:
-        self.query_instruction, self.type = query_instruction, type
+    def __init__(self, query_instruction: bool = True, type: str = "Retrieval", name: str = "SomeRetrieval") -> None:
+        self.query_instruction, self.type, self.name = query_instruction, type, name
+
+
+# Per-task prompts are issue 24's other half (identity/prompts.py, tests/test_prompts.py: the cards' strings
+# against mteb's loaders). Here the mechanics are compared, so both sides get the same prompts: the
+# family's card knows no instruction for these test-made tasks and would refuse them by name.
+QWEN_QUERY = f"Instruct: {WEB_SEARCH}\nQuery:"
+QWEN_PROMPTS = {"query": QWEN_QUERY, "document": "", "STS": ""}
+GEMMA_PROMPTS = {"query": f"<instruct>{GEMMA_INSTRUCTION}\n<query>", "document": "", "STS": ""}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +114,7 @@ def test_qwen3_embedding_folder_equals_sentence_transformers(families):
     """Qwen3-Embedding's ST folder: last token, left padding, <|endoftext|> from its tokenizer, the query prompt."""
     from sentence_transformers import SentenceTransformer
 
-    ours = load_embedder(families["qwen3"], device="cpu")
+    ours = load_embedder(families["qwen3"], device="cpu", prompts=QWEN_PROMPTS)
     reference = SentenceTransformer(str(families["qwen3"]), device="cpu")
     assert ours.describe()["family"] == "Qwen3-Embedding" and ours.pads_left
     assert ours.tokenizer(QUERIES[:1])["input_ids"][0][-1] == ours.tokenizer.convert_tokens_to_ids(QWEN_EOS)
@@ -119,8 +127,9 @@ def test_qwen3_embedding_folder_equals_sentence_transformers(families):
 def test_qwen3_embedding_scores_equal_sentence_transformers(families, tasks):
     from sentence_transformers import SentenceTransformer
 
-    folder_scores = scores_of(str(families["qwen3"]), tasks, device="cpu")
-    reference_scores = scores_of(SentenceTransformer(str(families["qwen3"]), device="cpu"), tasks)
+    folder_scores = scores_of(str(families["qwen3"]), tasks, device="cpu", prompts=QWEN_PROMPTS)
+    reference_scores = scores_of(SentenceTransformer(str(families["qwen3"]), device="cpu"), tasks,
+                                 prompts=QWEN_PROMPTS)
     for task in NAMES:
         assert folder_scores[task] == pytest.approx(reference_scores[task], abs=1e-6), task
 
@@ -165,7 +174,7 @@ def test_bge_multilingual_gemma2_runs_as_flagllmmodel_without_flags(families, ta
     by hand; recognised by name and model_type, it runs FlagLLMModel's recipe: equal vectors and scores."""
     from FlagEmbedding import FlagLLMModel
 
-    ours = load_embedder(families["gemma2"], device="cpu")
+    ours = load_embedder(families["gemma2"], device="cpu", prompts=GEMMA_PROMPTS)
     info = ours.describe()
     assert info["family"] == "bge-multilingual-gemma2" and "FlagEmbedding @" in info["family_source"]
     reference = FlagLLMModel(str(families["gemma2"]), query_instruction_for_retrieval=GEMMA_INSTRUCTION,
@@ -175,7 +184,7 @@ def test_bge_multilingual_gemma2_runs_as_flagllmmodel_without_flags(families, ta
                                atol=1e-5)
     np.testing.assert_allclose(ours.encode(PASSAGES, role=PASSAGE, task=Takes()), reference.encode_corpus(PASSAGES),
                                atol=1e-5)
-    folder_scores = scores_of(str(families["gemma2"]), tasks, device="cpu")
+    folder_scores = scores_of(str(families["gemma2"]), tasks, device="cpu", prompts=GEMMA_PROMPTS)
     object_scores = scores_of(reference, tasks)
     for task in NAMES:
         assert folder_scores[task] == pytest.approx(object_scores[task], abs=1e-6), task
@@ -197,7 +206,8 @@ def test_gte_qwen2_ends_every_text_with_eos_as_mtebs_loader_does(families, tmp_p
 
     prompt = instruction_template(WEB_SEARCH)
     write_st_files(folder, {"query": prompt, "document": ""})
-    ours = load_embedder(folder, device="cpu")
+    given = {"query": prompt, "document": "", "STS": ""}
+    ours = load_embedder(folder, device="cpu", prompts=given)
     assert ours.settings.family == "gte-Qwen2-instruct" and ours.settings.query_instruction == prompt
     loader = InstructSentenceTransformerModel(str(folder), None, device="cpu", instruction_template=instruction_template,
                                               apply_instruction_to_passages=False, add_eos_token=True)
@@ -207,8 +217,8 @@ def test_gte_qwen2_ends_every_text_with_eos_as_mtebs_loader_does(families, tmp_p
                                atol=1e-5)
     np.testing.assert_allclose(ours.encode(PASSAGES, role=PASSAGE, task=Takes()), reference.encode(PASSAGES),
                                atol=1e-5)
-    folder_scores = scores_of(str(folder), tasks, device="cpu")
-    loader_scores = scores_of(reference, tasks)
+    folder_scores = scores_of(str(folder), tasks, device="cpu", prompts=given)
+    loader_scores = scores_of(reference, tasks, prompts=given)
     for task in NAMES:
         assert folder_scores[task] == pytest.approx(loader_scores[task], abs=1e-6), task
 
