@@ -44,7 +44,8 @@ from .tasks.registry import Registry
 
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions))
 LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", "query_instruction", "pooling",
-                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid")
+                "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
+                "api", "api_key_env", "concurrency", "request_timeout", "max_retries", "batch_chars", "dimensions")
 
 
 @dataclass

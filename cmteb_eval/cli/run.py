@@ -28,7 +28,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "refused naming the part not run. Models in memory: the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
-    run.add_argument("--revision", help="hub revision of the model")
+    run.add_argument("--revision", "--model-revision", dest="revision",
+                     help="hub revision of the model (of a served model: the revision you deployed, recorded "
+                     "in its identity)")
     run.add_argument("--tasks", nargs="+", action="extend", help="task names (space or comma separated)")
     run.add_argument("--benchmark", action="append", default=[], help="a named benchmark (repeatable)")
     run.add_argument("--task-file", action="append", default=[], help="load a task card from this file (repeatable)")
@@ -70,6 +72,24 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "it applies, else torch")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars: a progress line every 30 s instead (the default when stdout is not a terminal)")
+    served = run.add_argument_group("served models (--model or --reranker given as an http(s):// URL)")
+    served.add_argument("--api", choices=["openai", "infinity", "tei"],
+                        help="the server's API (default openai): openai = OpenAI-compatible /embeddings and "
+                        "/rerank under the URL (vLLM: http://HOST:8000/v1); infinity = the same routes, rerank "
+                        "with raw_scores (http://HOST:7997); tei = text-embeddings-inference /embed, /rerank, "
+                        "/info (http://HOST:8080). --model-name is the served model id to request")
+    served.add_argument("--api-key-env", metavar="VAR",
+                        help="name of the environment variable that holds the API key (the key itself is "
+                        "never taken on the command line, written or logged)")
+    served.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default 4)")
+    served.add_argument("--request-timeout", type=float, default=120.0,
+                        help="seconds one request may take (default 120)")
+    served.add_argument("--max-retries", type=int, default=4,
+                        help="retries of a request after 429, 5xx or a connection error, with exponential "
+                        "backoff or the server's Retry-After (default 4)")
+    served.add_argument("--batch-chars", type=int, default=60_000,
+                        help="most characters per request (default 60000); --batch-size: most texts (default 32)")
+    served.add_argument("--dimensions", type=int, help="ask an OpenAI-compatible server for this many dimensions")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
@@ -79,6 +99,12 @@ def check_run_arguments(args: argparse.Namespace) -> None:
     check_positive(args.batch_size, "--batch-size")
     check_positive(args.max_length, "--max-length", "a positive number of tokens")
     check_positive(args.max_batch_tokens, "--max-batch-tokens")
+    check_positive(args.concurrency, "--concurrency")
+    check_positive(args.request_timeout, "--request-timeout", "a positive number of seconds")
+    check_positive(args.batch_chars, "--batch-chars")
+    check_positive(args.dimensions, "--dimensions")
+    if args.max_retries < 0:
+        raise UserError("--max-retries must be 0 or more.", "Pass e.g. --max-retries 4.")
 
 
 def model_request(args: argparse.Namespace):
@@ -89,7 +115,10 @@ def model_request(args: argparse.Namespace):
                         use_instruction=not args.no_instruction, query_instruction=args.query_instruction,
                         pooling=args.pooling, normalize=False if args.no_normalize else None,
                         max_length=args.max_length, trust_remote_code=args.trust_remote_code, backend=args.backend,
-                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid)
+                        max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid, api=args.api,
+                        api_key_env=args.api_key_env, concurrency=args.concurrency,
+                        request_timeout=args.request_timeout, max_retries=args.max_retries,
+                        batch_chars=args.batch_chars, dimensions=args.dimensions)
 
 
 def command_run(args: argparse.Namespace) -> int:
