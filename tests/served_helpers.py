@@ -52,8 +52,9 @@ class InfinityServer:
     """``infinity_emb v2`` serving ``models`` ({served name: local folder}) on 127.0.0.1:``port``."""
 
     def __init__(self, python: Path, models: dict[str, Path], port: int | None = None, log: Path | None = None,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, threads: int = 1) -> None:
         self.python, self.models, self.port = python, models, port or free_port()
+        self.threads = threads
         self.log_path = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"infinity-{self.port}.log"
         self.api_key = api_key
         self.process: subprocess.Popen | None = None
@@ -71,7 +72,7 @@ class InfinityServer:
         if self.api_key:
             command += ["--api-key", self.api_key]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0",
-               "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+               "OMP_NUM_THREADS": str(self.threads), "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
         env.pop("PYTHONPATH", None)  # never our packages inside the server's venv
         self.log = open(self.log_path, "w", encoding="utf-8")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env,

@@ -91,11 +91,17 @@ def stsb_texts(shared, n: int) -> list[str]:
 
 
 def test_stsb_through_the_server_equals_the_local_run(infinity, stsb_test, local_stsb, minilm, shared):
-    served = embedder(infinity.url, options=ClientOptions(concurrency=4))
+    """One request at a time, the server's batches are ours: texts the tokenizer makes alike (14
+    pairs of STSB test differ only in characters MiniLM's vocabulary maps to [UNK]) get the same
+    vectors, so their cosine ties at 1 as in the local run. With several requests in flight the
+    server merges them into batches of its own and float noise orders those ties (measured: 1.5e-4
+    on Spearman at --concurrency 4; the vectors still agree to 1e-6, below)."""
+    served = embedder(infinity.url, options=ClientOptions(concurrency=1))
     result = evaluate_task(stsb_test, served, [shared / "data" / "cmteb"])["test"]
     assert result.scores["cosine_spearman"] == pytest.approx(local_stsb, abs=1e-4)
-    texts = stsb_texts(shared, 300)
-    np.testing.assert_allclose(served.encode(texts), minilm.encode(texts), atol=1e-5)
+    texts = stsb_texts(shared, 400)
+    concurrent = embedder(infinity.url, options=ClientOptions(concurrency=4, batch_size=16))
+    np.testing.assert_allclose(concurrent.encode(texts), minilm.encode(texts), atol=1e-5)
     info = served.describe(stsb_test)
     assert info["served"]["served_model_id"] == "minilm" and info["served"]["endpoint"] == infinity.url + "/embeddings"
     assert info["prompts_applied"].startswith("client-side")
@@ -122,19 +128,20 @@ def test_a_reranking_task_through_the_server_equals_the_local_cross_encoder(infi
     import cmteb_eval
     from ranking_reference import read_qbqtc, reranking_rows, retrieval_tables, write_qbqtc_tasks
 
-    rows = read_qbqtc(shared / "data" / "extra" / "qbqtc_dev.jsonl", max_rows=400)
-    card, _ = write_qbqtc_tasks(tmp_path, reranking_rows(rows, only_complete=True), *retrieval_tables(rows))
+    rows = read_qbqtc(shared / "data" / "extra" / "qbqtc_dev.jsonl")
+    rerank = {k: v[:80] for k, v in reranking_rows(rows, only_complete=True).items()}  # 80 queries
+    card, _ = write_qbqtc_tasks(tmp_path, rerank, *retrieval_tables(rows[:50]))
     local = cmteb_eval.evaluate(reranker=str(served_reranker_dir), tasks=["QbqtcReranking"], task_files=[str(card)],
                                 device="cpu")
     served = cmteb_eval.evaluate(reranker=infinity.url, tasks=["QbqtcReranking"], task_files=[str(card)],
-                                 api="infinity", model_name="tiny-reranker", api_key_env=KEY_VAR)
+                                 api="infinity", model_name="tiny-reranker", api_key_env=KEY_VAR, concurrency=1)
     ours, theirs = local.metrics()["QbqtcReranking"]["dev"], served.metrics()["QbqtcReranking"]["dev"]
     assert set(ours) == set(theirs)
     for metric, value in ours.items():
         assert theirs[metric] == pytest.approx(value, abs=1e-6), metric
     from cmteb_eval.models.rerankers.cross_encoder import load_reranker
 
-    pairs = [(r["query"], r["title"]) for r in rows[:200]]
+    pairs = [(q, p) for q, docs in zip(rerank["query"], rerank["positive"]) for p in docs][:200]
     scorer = ServedReranker(infinity.url, api="infinity", model_name="tiny-reranker", api_key_env=KEY_VAR,
                             options=ClientOptions(batch_size=7))
     np.testing.assert_allclose(scorer.score_pairs(pairs),
