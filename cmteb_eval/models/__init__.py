@@ -19,6 +19,9 @@ Sub-packages, in import order:
   retry (``precision.py``), the forward-pass backends (``backends.py``, ``lean_encoder.py``,
   ``onnx_backend.py``).
 - ``rerankers/``: how (query, passage) pairs become scores (``cross_encoder.py``).
+- ``served/``: models behind an HTTP endpoint (OpenAI-compatible, infinity, TEI): the client
+  (``client.py``), the checks on answers (``answers.py``), each API's shapes (``apis.py``) and the
+  embedder and reranker adapters (``embedder.py``, ``reranker.py``).
 - ``adapters/``: models handed to us as Python objects (``in_memory.py``) and our embedders handed
   to mteb (``mteb_bridge.py``).
 """

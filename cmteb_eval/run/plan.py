@@ -66,6 +66,7 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
     """The plan ``run`` prints first; ``folder``: where the results go (``<model>/<revision>``)."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
+    tokens_known = True  # a served model has no tokenizer here: its tokens are not counted up front
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
         texts = task_texts(spec, data_dirs) if embedder is not None else None
@@ -79,9 +80,11 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
             total_texts += len(texts)
             total_todo += len(texts) - cached
             total_tokens += n_tokens or 0
+            tokens_known = tokens_known and (n_tokens is not None or not todo)
         lines.append(line)
     if total_texts:
-        lines.append(f"  counted up front: {total_todo} of {total_texts} text(s) to encode, {count(total_tokens)} "
-                     f"tokens (a task already complete with this configuration is skipped)")
+        tokens_part = f", {count(total_tokens)} tokens" if tokens_known else ""
+        lines.append(f"  counted up front: {total_todo} of {total_texts} text(s) to encode{tokens_part} "
+                     f"(a task already complete with this configuration is skipped)")
     lines.append(f"Embedding cache: {cache.root}" if cache is not None else "Embedding cache: off (--no-cache)")
     return lines

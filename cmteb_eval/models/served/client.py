@@ -11,6 +11,7 @@ error page, a proxy's banner) is a ``ServedModelError`` quoting what came back.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import ipaddress
 import json
 import os
@@ -155,7 +156,7 @@ class HttpClient:
                         _hint_for(exc.code)) from None
                 last = f"HTTP {exc.code} {exc.reason}: {text}"
                 wait_s = retry_after(exc.headers.get("Retry-After"), wait_s)
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last = f"{type(reason).__name__}: {reason}"
             if attempt + 1 < attempts:
