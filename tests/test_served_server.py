@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from dataclasses import replace
@@ -211,21 +210,24 @@ def test_a_missing_or_wrong_key_is_a_clear_error(infinity, monkeypatch):
     assert "not-the-key" not in str(caught.value)
 
 
-def test_a_server_killed_mid_run_then_a_resume_finishes_with_the_same_score(server_python, minilm_dir, shared,
-                                                                           local_stsb, tmp_path):
-    """The CLI end to end: the kill is a clear error naming the endpoint; every batch received was
-    stored; the rerun (same server, same port) reads them back and finishes with the local score.
-    The API key stays out of every file and line printed."""
+def test_a_server_killed_mid_run_then_a_resume_finishes_with_the_same_score(server_python, minilm_dir, minilm,
+                                                                           shared, tmp_path):
+    """The CLI end to end, on the first 600 pairs of STSB test: the kill is a clear error naming the
+    endpoint; every batch received was stored; the rerun (same server, same port) reads them back
+    and finishes with the local score. The API key stays out of every file and line printed."""
     tasks = tmp_path / "tasks"
-    (tasks / "STSBTest").mkdir(parents=True)
-    shutil.copy(shared / "data" / "cmteb" / "STSB" / "test.jsonl", tasks / "STSBTest" / "test.jsonl")
-    (tasks / "STSBTest.toml").write_text(
-        'name = "STSBTest"\ntype = "STS"\nlanguages = ["cmn-Hans"]\neval_splits = ["test"]\n'
+    (tasks / "STSBPart").mkdir(parents=True)
+    lines = (shared / "data" / "cmteb" / "STSB" / "test.jsonl").read_text(encoding="utf-8").splitlines()[:600]
+    (tasks / "STSBPart" / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tasks / "STSBPart.toml").write_text(
+        'name = "STSBPart"\ntype = "STS"\nlanguages = ["cmn-Hans"]\neval_splits = ["test"]\n'
         'main_metric = "cosine_spearman"\n[dataset]\nhub_id = "C-MTEB/STSB"\nrevision = "local"\n'
-        'local_dir = "STSBTest"\n', encoding="utf-8")
+        'local_dir = "STSBPart"\n', encoding="utf-8")
+    spec = Registry.load([str(tasks / "STSBPart.toml")]).task("STSBPart")
+    local = evaluate_task(spec, minilm, [])["test"].scores["cosine_spearman"]
     server = InfinityServer(server_python, {"minilm": minilm_dir}, log=tmp_path / "server.log", api_key=KEY)
     args = ["run", "--model", None, "--api", "infinity", "--model-name", "minilm", "--api-key-env", KEY_VAR,
-            "--task-file", str(tasks / "STSBTest.toml"), "--tasks", "STSBTest", "--output-dir", str(tmp_path / "out"),
+            "--task-file", str(tasks / "STSBPart.toml"), "--tasks", "STSBPart", "--output-dir", str(tmp_path / "out"),
             "--cache-dir", str(tmp_path / "cache"), "--concurrency", "1", "--max-retries", "1", "--quiet"]
     env = {KEY_VAR: KEY, "CMTEB_EVAL_CACHE_CHUNK_ROWS": "32"}
     server.start()
@@ -248,8 +250,8 @@ def test_a_server_killed_mid_run_then_a_resume_finishes_with_the_same_score(serv
     assert second.returncode == 0, second.stdout + second.stderr
     hits = int(re.search(r"Embedding cache .*?: (\d+) hit", second.stdout).group(1))
     assert hits >= 8 * 32  # the batches received before the kill were kept
-    result = json.loads(next((tmp_path / "out").rglob("STSBTest.json")).read_text(encoding="utf-8"))
-    assert result["scores"]["test"][0]["cosine_spearman"] == pytest.approx(local_stsb, abs=1e-4)
+    result = json.loads(next((tmp_path / "out").rglob("STSBPart.json")).read_text(encoding="utf-8"))
+    assert result["scores"]["test"][0]["cosine_spearman"] == pytest.approx(local, abs=1e-4)
     assert result["harness"]["timing"]["requests"] > 0
     everything = first.stdout + first.stderr + second.stdout + second.stderr + "".join(
         p.read_text(encoding="utf-8", errors="replace") for p in tmp_path.rglob("*") if p.is_file()

@@ -52,7 +52,7 @@ class ModelRequest:
     # a model behind an HTTP endpoint (--model/--reranker given as a URL; models/served/)
     api: str | None = None  # openai (default), infinity or tei
     api_key_env: str | None = None  # the environment variable holding the API key (never the key)
-    concurrency: int = 4
+    concurrency: int = 1
     request_timeout: float = 120.0
     max_retries: int = 4
     batch_chars: int = 60_000

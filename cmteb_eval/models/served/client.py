@@ -42,7 +42,7 @@ class ClientOptions:
 
     batch_size: int = 32
     batch_chars: int = 60_000
-    concurrency: int = 4
+    concurrency: int = 1
     timeout: float = 120.0
     retries: int = 4
     backoff: float = 0.5
