@@ -6,7 +6,8 @@
 
 ``model``: a ``SentenceTransformer``, a sentence-transformers ``CrossEncoder`` (evaluated as the
 reranker), an mteb encoder, one of our loaded models, a model folder or hub id, or any object with
-``encode(list[str]) -> array`` (``models/in_memory.py``); ``reranker=``: a cross-encoder that reranks
+``encode(list[str]) -> array`` (``models/in_memory.py``), or the URL of an embedding server
+(``api="openai"|"infinity"|"tei"``, ``api_key_env=``, ``concurrency=``: docs/served.md); ``reranker=``: a cross-encoder that reranks
 the model's results (retrieve, then rerank). Task names may be ours or mteb's, benchmark names too
 (``tasks/selection.py``, through ``tasks/aliases.py``).
 

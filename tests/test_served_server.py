@@ -28,7 +28,6 @@ import pytest
 from conftest import write_tiny_bert
 from served_helpers import FaultProxy, InfinityServer, cli, json_rewrite, served_python
 
-from cmteb_eval.errors import UserError
 from cmteb_eval.models import progress
 from cmteb_eval.models.cache.store import EmbeddingCache
 from cmteb_eval.models.served.client import ClientOptions, ServedModelError
@@ -265,7 +264,3 @@ def _kill_after(server: InfinityServer, requests: int, timeout: float = 300) -> 
         time.sleep(0.02)
     server.kill()
 
-
-def test_refusals_need_no_traffic():
-    with pytest.raises(UserError, match="not an http:// or https:// URL"):
-        ServedEmbedder("http://", api="openai")

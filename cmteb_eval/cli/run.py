@@ -24,7 +24,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "sentence-transformers folder as versions 3.x-6.x save it (modules.json: Transformer, Pooling "
                      "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
                      "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
-                     "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
+                     "--pooling), a cross-encoder folder (then evaluated as the reranker), or the http(s):// URL of "
+                     "an embedding server (see --api); anything else is "
                      "refused naming the part not run. Models in memory: the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
@@ -54,7 +55,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="recompute every task, even those with a complete result of the same configuration")
     run.add_argument("--retry-fp32", action="store_true",
                      help="when fp16/bf16 gives NaN or infinite embeddings, redo that task in float32")
-    run.add_argument("--reranker", help="a cross-encoder (local folder or hub id, e.g. BAAI/bge-reranker-base): "
+    run.add_argument("--reranker", help="a cross-encoder (local folder or hub id, e.g. BAAI/bge-reranker-base, or "
+                     "the http(s):// URL of a reranking server, see --api): "
                      "reranks the candidates of Reranking tasks, and with --model the embedder's top "
                      "--rerank-top-k of Retrieval and Reranking tasks")
     run.add_argument("--rerank-top-k", type=int, default=100,
