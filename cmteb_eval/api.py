@@ -7,7 +7,8 @@
 ``model``: a ``SentenceTransformer``, a sentence-transformers ``CrossEncoder`` (evaluated as the
 reranker), an mteb encoder, a FlagEmbedding FlagModel / FlagLLMModel / FlagICLModel / BGEM3FlagModel
 (``models/adapters/flag_embedding.py``), one of our loaded models, a model folder or hub id, or any object with
-``encode(list[str]) -> array`` (``models/adapters/in_memory.py``, through ``run/objects.py``);
+``encode(list[str]) -> array`` (``models/adapters/in_memory.py``, through ``run/objects.py``), or the
+URL of an embedding server (``api="openai"|"infinity"|"tei"``, ``api_key_env=``, ``concurrency=``: docs/served.md);
 ``reranker=``: a cross-encoder that reranks the model's results (retrieve, then rerank). Task names
 may be ours or mteb's, benchmark names too (``tasks/selection.py``, through ``tasks/aliases.py``).
 
@@ -42,7 +43,8 @@ LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", 
                 "document_instruction", "prompts", "prompt_variant", "pooling",
                 "normalize", "max_length", "trust_remote_code", "backend", "max_batch_tokens", "sigmoid",
                 "ignore_remote_code", "retrieval_method", "hybrid_weights", "token_vectors_budget_mb",
-                "cutoff_layers")
+                "cutoff_layers",
+                "api", "api_key_env", "concurrency", "request_timeout", "max_retries", "batch_chars", "dimensions")
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),

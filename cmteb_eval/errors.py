@@ -52,6 +52,10 @@ class EmbeddingError(UserError):
     """The model produced NaN or infinite embeddings or scores."""
 
 
+class ServedModelError(UserError):
+    """A served model's endpoint failed, or answered something its API does not return."""
+
+
 class NotYetSupportedError(UserError):
     """A task type whose evaluator is not implemented in this version."""
 

@@ -26,7 +26,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "sentence-transformers folder as versions 3.x-6.x save it (modules.json: Transformer, Pooling "
                      "in any mode, Dense, LayerNorm, Normalize, prompts; also 0_Transformer/), an ONNX folder "
                      "(onnx/model.onnx or model.onnx, --backend onnx), a plain transformers folder (with "
-                     "--pooling), or a cross-encoder folder (then evaluated as the reranker); anything else is "
+                     "--pooling), a cross-encoder folder (then evaluated as the reranker), or the http(s):// URL of "
+                     "an embedding server (see --api); anything else is "
                      "refused naming the part not run. Decoder-embedder families recognised by name and model_type "
                      "(run with their authors' pooling, padding, EOS and query instruction): "
                      + "; ".join(family_list()) + ". "
@@ -34,7 +35,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      "FlagModel, FlagLLMModel, FlagICLModel, BGEM3FlagModel too): the Python API, cmteb_eval.evaluate")
     run.add_argument("--model-name", help="name of the results folder and of the model in tables "
                      "(default: derived from --model)")
-    run.add_argument("--revision", help="hub revision of the model")
+    run.add_argument("--revision", "--model-revision", dest="revision",
+                     help="hub revision of the model (of a served model: the revision you deployed, recorded "
+                     "in its identity)")
     run.add_argument("--tasks", nargs="+", action="extend", help="task names (space or comma separated)")
     run.add_argument("--benchmark", action="append", default=[], help="a named benchmark (repeatable)")
     run.add_argument("--task-file", action="append", default=[], help="load a task card from this file (repeatable)")
@@ -72,7 +75,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="recompute every task, even those with a complete result of the same configuration")
     run.add_argument("--retry-fp32", action="store_true",
                      help="when fp16/bf16 gives NaN or infinite embeddings, redo that task in float32")
-    run.add_argument("--reranker", help="a cross-encoder (local folder or hub id, e.g. BAAI/bge-reranker-base): "
+    run.add_argument("--reranker", help="a cross-encoder (local folder or hub id, e.g. BAAI/bge-reranker-base, or "
+                     "the http(s):// URL of a reranking server, see --api): "
                      "reranks the candidates of Reranking tasks, and with --model the embedder's top "
                      "--rerank-top-k of Retrieval and Reranking tasks")
     run.add_argument("--rerank-top-k", type=int, default=100,
@@ -102,6 +106,27 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--token-vectors-budget-mb", type=int,
                      help="colbert/hybrid retrieval: exact over the whole corpus while its ColBERT vectors fit this "
                      "many MB (default 4096), else the dense top --rerank-top-k is rescored (said in the result)")
+    served = run.add_argument_group("served models (--model or --reranker given as an http(s):// URL)")
+    served.add_argument("--api", choices=["openai", "infinity", "tei"],
+                        help="the server's API (default openai): openai = OpenAI-compatible /embeddings and "
+                        "/rerank under the URL (vLLM: http://HOST:8000/v1); infinity = the same routes, rerank "
+                        "with raw_scores (http://HOST:7997); tei = text-embeddings-inference /embed, /rerank, "
+                        "/info (http://HOST:8080). --model-name is the served model id to request")
+    served.add_argument("--api-key-env", metavar="VAR",
+                        help="name of the environment variable that holds the API key (the key itself is "
+                        "never taken on the command line, written or logged)")
+    served.add_argument("--concurrency", type=int, default=1,
+                        help="requests in flight at once (default 1: the server then computes the batches as "
+                        "sent, and texts it tokenises alike get identical vectors, as locally; raise it for a "
+                        "GPU server, where merged batches gain throughput)")
+    served.add_argument("--request-timeout", type=float, default=120.0,
+                        help="seconds one request may take (default 120)")
+    served.add_argument("--max-retries", type=int, default=4,
+                        help="retries of a request after 429, 5xx or a connection error, with exponential "
+                        "backoff or the server's Retry-After (default 4)")
+    served.add_argument("--batch-chars", type=int, default=60_000,
+                        help="most characters per request (default 60000); --batch-size: most texts (default 32)")
+    served.add_argument("--dimensions", type=int, help="ask an OpenAI-compatible server for this many dimensions")
     run.add_argument("--max-batch-tokens", type=int,
                      help="padded tokens per batch (default: 2048 on CPU, 32768 on CUDA); --batch-size caps texts")
 
@@ -115,6 +140,12 @@ def check_run_arguments(args: argparse.Namespace) -> None:
         raise UserError("--token-vectors-budget-mb must be 0 or more.", "Pass a size in MB (0: always rescore "
                         "the dense top --rerank-top-k).")
     check_positive(args.cutoff_layers, "--cutoff-layers", "a layer number")
+    check_positive(args.concurrency, "--concurrency")
+    check_positive(args.request_timeout, "--request-timeout", "a positive number of seconds")
+    check_positive(args.batch_chars, "--batch-chars")
+    check_positive(args.dimensions, "--dimensions")
+    if args.max_retries < 0:
+        raise UserError("--max-retries must be 0 or more.", "Pass e.g. --max-retries 4.")
 
 
 def model_request(args: argparse.Namespace):
@@ -130,7 +161,10 @@ def model_request(args: argparse.Namespace):
                         ignore_remote_code=args.ignore_remote_code,
                         max_batch_tokens=args.max_batch_tokens, sigmoid=args.sigmoid,
                         retrieval_method=args.retrieval_method, hybrid_weights=args.hybrid_weights,
-                        token_vectors_budget_mb=args.token_vectors_budget_mb, cutoff_layers=args.cutoff_layers)
+                        token_vectors_budget_mb=args.token_vectors_budget_mb, cutoff_layers=args.cutoff_layers,
+                        api=args.api, api_key_env=args.api_key_env, concurrency=args.concurrency,
+                        request_timeout=args.request_timeout, max_retries=args.max_retries,
+                        batch_chars=args.batch_chars, dimensions=args.dimensions)
 
 
 def command_run(args: argparse.Namespace) -> int:

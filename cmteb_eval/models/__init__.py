@@ -24,6 +24,9 @@ Sub-packages, in import order:
   ``llm_prompts.py`` and ``minicpm_layerwise.py``, LLM rerankers as their cards run them).
 - ``multivector/``: bge-m3's sparse and ColBERT heads and the embedder that runs them by a retrieval
   method (``m3_heads.py``, ``m3_embedder.py``, ``methods.py``).
+- ``served/``: models behind an HTTP endpoint (OpenAI-compatible, infinity, TEI): the client
+  (``client.py``), the checks on answers (``answers.py``), each API's shapes (``apis.py``) and the
+  embedder and reranker adapters (``embedder.py``, ``reranker.py``).
 - ``adapters/``: models handed to us as Python objects (``in_memory.py``, FlagEmbedding's in
   ``flag_embedding.py``) and our embedders handed to mteb (``mteb_bridge.py``).
 """

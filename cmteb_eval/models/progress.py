@@ -183,6 +183,8 @@ class Meter:
     texts_encoded: int = 0
     tokens_encoded: int = 0
     pairs_scored: int = 0
+    requests: int = 0  # HTTP requests to a served model (retries included; absent from results when 0)
+    retries: int = 0
 
     def reset(self) -> None:
         self.__init__()
@@ -194,6 +196,9 @@ class Meter:
         out["total_seconds"] = round(total_seconds, 3)
         out["other_seconds"] = round(max(0.0, total_seconds - self.encode_seconds - self.scoring_seconds), 3)
         out["cached"] = self.cache_hits > 0 and self.texts_encoded == 0
+        if not self.requests:  # a local model: the timing block as before
+            out.pop("requests")
+            out.pop("retries")
         return out
 
 

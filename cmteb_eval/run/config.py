@@ -27,7 +27,8 @@ from ..version import VERSION
 
 # model_info keys that do not change the numbers (kept in the result, not compared)
 NOT_CONFIG = frozenset({"device", "batch_size", "max_batch_tokens", "settings_source", "retried_in_fp32",
-                        "requested_dtype", "prompt_sources", "prompt_key", "prompt_source"})
+                        "requested_dtype", "prompt_sources", "prompt_key", "prompt_source",
+                        "batch_chars", "concurrency", "request_timeout", "max_retries"})
 # TaskSpec fields that do not change the numbers (local_dir is replaced by the data fingerprint)
 SPEC_NOT_CONFIG = frozenset({"description", "card_path", "reference", "table_split"})
 

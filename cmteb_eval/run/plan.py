@@ -84,6 +84,7 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
     ``reranker_pairs``: per task, the pairs a reranker scores (``data.ranking.reranking_pair_count``)."""
     lines = [f"Plan: {len(specs)} task(s) -> {folder}"]
     total_texts = total_todo = total_tokens = 0
+    tokens_known = True  # a served model has no tokenizer here: its tokens are not counted up front
     for spec in specs:
         line = f"  {spec.name} ({spec.type}; {', '.join(spec.eval_splits)})"
         pairs = (reranker_pairs or {}).get(spec.name)
@@ -100,10 +101,12 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
             total_texts += len(texts)
             total_todo += len(texts) - cached
             total_tokens += n_tokens or 0
+            tokens_known = tokens_known and (n_tokens is not None or not todo)
         lines.append(line)
     if total_texts:
-        lines.append(f"  counted up front: {total_todo} of {total_texts} text(s) to encode, {count(total_tokens)} "
-                     f"tokens (a task already complete with this configuration is skipped)")
+        tokens_part = f", {count(total_tokens)} tokens" if tokens_known else ""
+        lines.append(f"  counted up front: {total_todo} of {total_texts} text(s) to encode{tokens_part} "
+                     f"(a task already complete with this configuration is skipped)")
     lines.extend(colbert_storage_lines(specs, embedder, corpus_of))
     lines.append(f"Embedding cache: {cache.root}" if cache is not None else "Embedding cache: off (--no-cache)")
     return lines

@@ -58,6 +58,20 @@ class ModelRequest:
     hybrid_weights: tuple[float, float, float] | str | None = None  # DENSE,SPARSE,COLBERT; None: FlagEmbedding's
     token_vectors_budget_mb: int | None = None  # ColBERT/hybrid exact over the corpus while its vectors fit this
     cutoff_layers: int | None = None  # a layer-wise LLM reranker's scoring layer (default: its card's)
+    # a model behind an HTTP endpoint (--model/--reranker given as a URL; models/served/)
+    api: str | None = None  # openai (default), infinity or tei
+    api_key_env: str | None = None  # the environment variable holding the API key (never the key)
+    concurrency: int = 1
+    request_timeout: float = 120.0
+    max_retries: int = 4
+    batch_chars: int = 60_000
+    dimensions: int | None = None
+
+    def client_options(self, batch_size: int):
+        from ..models.served.client import ClientOptions
+
+        return ClientOptions(batch_size=batch_size, batch_chars=self.batch_chars, concurrency=self.concurrency,
+                             timeout=self.request_timeout, retries=self.max_retries)
 
     @property
     def wants_embedder(self) -> bool:
@@ -98,10 +112,45 @@ class ModelRequest:
         return results_suffix(check_method(self.retrieval_method), parse_weights(self.hybrid_weights))
 
 
+def check_served(request: ModelRequest, shard=None) -> None:
+    """Served-model options only with a URL, and no option that a served model would ignore."""
+    from ..models.served.client import is_url
+
+    served = [m for m in (request.model, request.reranker) if is_url(m)]
+    if request.api is not None and not served:
+        raise UserError(f"--api {request.api} is for a model behind a URL, but --model/--reranker name none.",
+                        "Pass the server's URL, e.g. --model http://127.0.0.1:7997 --api infinity.")
+    if served and shard is not None:
+        raise UserError("A served model cannot run under torchrun.", "Run it in one process; --concurrency sets "
+                        "how many requests are in flight.")
+    ignored = [name for name, value in (("--pooling", request.pooling), ("--normalize/--no-normalize",
+               request.normalize), ("--max-length", request.max_length), ("--dtype", None if request.dtype ==
+               "auto" else request.dtype), ("--backend", None if request.backend == "auto" else request.backend))
+               if value is not None]
+    if is_url(request.model) and ignored:
+        raise UserError(f"{', '.join(ignored)} cannot apply to a served model ({request.model}): the server "
+                        f"decides how it encodes.", "Leave them out, or set them on the server.")
+
+
+def load_served_embedder_for(request: ModelRequest, cache=None, log: Callable[[str], Any] = print):
+    from ..models.served.embedder import load_served_embedder
+
+    embedder = load_served_embedder(request.model, api=request.api or "openai", model_name=request.model_name,
+                                    revision=request.revision, api_key_env=request.api_key_env,
+                                    options=request.client_options(request.batch_size or 32),
+                                    use_instruction=request.use_instruction,
+                                    query_instruction=request.query_instruction, dimensions=request.dimensions,
+                                    cache=cache, warn=log)
+    return embedder, request.model_name or embedder.served_model_id or embedder.endpoint
+
+
 def load_embedder_for(request: ModelRequest, device: str, cache=None, shard=None):
     """The request's embedder, and the name it is known by."""
     from ..models.encoders.embedder import load_embedder
+    from ..models.served.client import is_url
 
+    if is_url(request.model):
+        return load_served_embedder_for(request, cache)
     model, name = request.embedder_source()
     embedder = load_embedder(model, model_name=name, revision=request.revision, device=device, dtype=request.dtype,
                              batch_size=request.batch_size, use_instruction=request.use_instruction,
@@ -140,6 +189,9 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
     """The models of the request (each described in one line through ``log``; ``rerank_top_k``: how many
     of the embedder's results the cross-encoder reranks) and the results folder's name."""
     embedder, reranker, name = None, None, None
+    from ..models.served.client import is_url
+
+    check_served(request, shard)
     embedder_options = (request.pooling, request.normalize, request.query_instruction, request.document_instruction,
                         request.prompts, request.prompt_variant)
     if request.model and not request.reranker and all(o is None for o in embedder_options) \
@@ -150,7 +202,12 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
         raise UserError(f"--retrieval-method {request.retrieval_method} is how a bge-m3 embedder (--model) scores, "
                         f"but no embedder was given: the cross-encoder scores the pairs.",
                         "Pass --model BAAI/bge-m3 (or its folder) with --retrieval-method, or leave the option out.")
-    if request.wants_embedder:
+    if is_url(request.model):
+        embedder, name = load_served_embedder_for(request, cache, log)
+        log(f"Model {name}: served at {embedder.endpoint} (--api {embedder.api.name}, served model id "
+            f"{embedder.served_model_id!r}, {embedder.dimension} dimensions, {request.concurrency} request(s) at a "
+            f"time; query instruction {embedder.query_instruction!r}, applied client-side)")
+    elif request.wants_embedder:
         embedder, name = load_embedder_for(request, device, cache, shard)
         if request.uses_packaged_copy:
             log(f"The hub is off: {DEFAULT_MODEL_NAME} is loaded from its packaged copy ({packaged_minilm()}).")
@@ -167,7 +224,19 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
     if request.cutoff_layers is not None and not request.reranker:
         raise UserError("--cutoff-layers applies to a layer-wise LLM reranker, and no --reranker was given.",
                         "Pass --reranker BAAI/bge-reranker-v2-minicpm-layerwise (or a local copy), or leave it out.")
-    if request.reranker:
+    if is_url(request.reranker):
+        from ..models.served.reranker import load_served_reranker
+
+        reranker = load_served_reranker(request.reranker, api=request.api or "openai",
+                                        model_name=request.model_name if embedder is None else None,
+                                        revision=request.revision if embedder is None else None,
+                                        api_key_env=request.api_key_env,
+                                        options=request.client_options(request.batch_size or 32), warn=log)
+        log(f"Reranker served at {reranker.endpoint} (--api {reranker.api.name}, served model id "
+            f"{reranker.served_model_id!r}, scores: {reranker.api.score})")
+        if embedder is None:
+            name = request.model_name or reranker.served_model_id or reranker.endpoint
+    elif request.reranker:
         alone = embedder is None  # the run's length, name and instruction options are then the reranker's
         reranker = load_any_reranker(request.reranker, model_name=request.model_name if alone else None,
                                      revision=request.revision if alone else None, device=request.device,
@@ -183,6 +252,8 @@ def load_models(request: ModelRequest, device: str, cache=None, shard=None, log:
             + (f", reranking the top {rerank_top_k}" if embedder is not None and rerank_top_k else ""))
         if reranker.describe(None).get("max_length_note"):
             log(f"Note: reranker {reranker.describe(None)['max_length_note']}.")
+    if is_url(request.reranker) and embedder is None:
+        return ModelPair(embedder, reranker), name
     return ModelPair(embedder, reranker), request.results_name(name)
 
 

@@ -1,0 +1,147 @@
+"""A served embedding model as an ``Embedder``: texts go to the server in batches (by count and by
+characters, ``concurrency`` requests at once), each answer is checked (``answers.py``) and handed to
+the embedding cache as it arrives, so an interrupted run keeps every batch received and a rerun
+resumes where it stopped.
+
+Instructions are applied here, client-side, as for a local model: the model card known by
+``--model-name`` or the served id (or ``--query-instruction``) decides what goes before queries
+and passages; the result records that the texts were sent with the prompt already applied.
+
+Identity (the cache key and the result's configuration): the endpoint URL, the API, the model id
+the server reports (``/models``, TEI ``/info``), ``--model-revision`` when given, the dimensions
+asked for and the prompts. A server that now reports another model id is another key: a miss,
+never a stale hit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ...tasks.card import TaskSpec
+from .. import progress
+from ..cache.fill import cached_encode, current_sink
+from ..identity.settings import find_known_model
+from ..protocol import PASSAGE, QUERY, TEXT
+from ..vectors import distinct
+from .apis import api_for
+from .client import ClientOptions, HttpClient, batches, run_concurrently
+
+PROBE_TEXT = "dimension probe"
+
+
+class ServedEmbedder:
+    """Embeds texts through an embedding server (``api``: openai, infinity or tei)."""
+
+    kind = "served embedder"
+
+    def __init__(self, url: str, *, api: str = "openai", model_name: str | None = None, revision: str | None = None,
+                 api_key_env: str | None = None, options: ClientOptions = ClientOptions(),
+                 use_instruction: bool = True, query_instruction: str | None = None,
+                 dimensions: int | None = None, cache=None, warn=None) -> None:
+        self.api = api_for(api)
+        self.client = HttpClient(self.api.base(url), options, api_key_env, warn)
+        self.endpoint = self.client.url(self.api.embed_route)
+        self.model_id = self.endpoint  # what the cache and the progress lines call it
+        self.revision = revision
+        self.options = options
+        self.dimensions = dimensions
+        self.cache = cache
+        self.served_model_id, self.server_details = self.api.served_model(self.client, model_name, "embed")
+        self.request_model = model_name or self.served_model_id
+        known = find_known_model(model_name, self.served_model_id)
+        card = known[1] if known else {}
+        self.query_instruction = query_instruction if query_instruction is not None \
+            else card.get("query_instruction", "")
+        self.passage_instruction = card.get("passage_instruction", "")
+        self.instruction_source = "--query-instruction" if query_instruction is not None \
+            else f"known card {known[0]}" if known else "none (no known card for this model id)"
+        self.use_instruction = use_instruction
+        self.usage_tokens = 0
+        self.dimension = int(self._post([PROBE_TEXT], None)[0].shape[1])  # also checks the endpoint answers
+
+    # ------------------------------------------------------------ the Embedder protocol
+
+    def instruction_for(self, role: str, task: TaskSpec | None) -> str:
+        if not self.use_instruction:
+            return ""
+        if role == PASSAGE:
+            return self.passage_instruction
+        if role != QUERY or (task is not None and not task.query_instruction):
+            return ""
+        return self.query_instruction
+
+    def encode(self, texts: Sequence[str], *, role: str = TEXT, task: TaskSpec | None = None) -> np.ndarray:
+        instruction = self.instruction_for(role, task)
+        unique, positions = distinct(instruction + str(text) for text in texts)
+        namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.endpoint) \
+            if self.cache is not None else None
+        vectors = cached_encode(unique, namespace, None, self.dimension, self._encode_unique)
+        return vectors[np.asarray(positions, dtype=np.int64)] if positions else vectors
+
+    def describe(self, task: TaskSpec | None = None) -> dict[str, Any]:
+        return {
+            "model": self.endpoint,
+            "revision": self.revision,
+            "weights_fingerprint": None,
+            "kind": "embedder",
+            "served": self.served_identity(),
+            "query_instruction": self.instruction_for(QUERY, task) if task is not None else self.query_instruction,
+            "passage_instruction": self.passage_instruction,
+            "instructions_enabled": self.use_instruction,
+            "instruction_source": self.instruction_source,
+            "prompts_applied": "client-side: the texts were sent with the instruction already before them",
+            "embedding_dimension": self.dimension,
+            **self.options.recorded(),
+        }
+
+    def served_identity(self) -> dict[str, Any]:
+        """What identifies the served model: the endpoint, its API, the id the server reports."""
+        return {"api": self.api.name, "endpoint": self.endpoint, "served_model_id": self.served_model_id,
+                "request_model": self.request_model, "model_revision": self.revision,
+                "dimensions": self.dimensions, **self.server_details}
+
+    def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
+        return {"served": self.served_identity(), "instruction": instruction, "role": role}
+
+    # ------------------------------------------------------------ requests
+
+    def _post(self, texts: Sequence[str], dimension: int | None) -> tuple[np.ndarray, int]:
+        body = self.api.embed_body(self.request_model, texts, self.dimensions)
+        payload = self.client.post_json(self.api.embed_route, body)
+        return self.api.embeddings(payload, len(texts), self.endpoint, dimension)
+
+    def _encode_unique(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        parts = batches(texts, self.options.batch_size, self.options.batch_chars)
+        sink = current_sink()
+        requests_before, retries_before = self.client.requests, self.client.retried
+        if len(texts) >= 100:
+            progress.note(f"    sending {len(texts)} text(s) to {self.endpoint} in {len(parts)} request(s), "
+                          f"{self.options.concurrency} at a time")
+
+        def finished(part: range, answer: tuple[np.ndarray, int]) -> None:
+            vectors, tokens = answer
+            out[part.start:part.stop] = vectors
+            self.usage_tokens += tokens
+            progress.METER.tokens_encoded += tokens
+            bar.update(len(part), tokens)
+            if sink is not None:
+                sink.add(np.arange(part.start, part.stop), vectors)
+            progress.batch_done()
+
+        try:
+            with progress.progress("encoding", len(texts), "texts") as bar, progress.timed("encode_seconds"):
+                run_concurrently(lambda part: self._post(texts[part.start:part.stop], self.dimension), parts,
+                                 self.options.concurrency, finished)
+        finally:
+            progress.METER.requests += self.client.requests - requests_before
+            progress.METER.retries += self.client.retried - retries_before
+        return out
+
+
+def load_served_embedder(url: str, **kwargs) -> ServedEmbedder:
+    return ServedEmbedder(url, **kwargs)
