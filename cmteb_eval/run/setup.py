@@ -139,7 +139,10 @@ def load_served_embedder_for(request: ModelRequest, cache=None, log: Callable[[s
                                     revision=request.revision, api_key_env=request.api_key_env,
                                     options=request.client_options(request.batch_size or 32),
                                     use_instruction=request.use_instruction,
-                                    query_instruction=request.query_instruction, dimensions=request.dimensions,
+                                    query_instruction=request.query_instruction,
+                                    document_instruction=request.document_instruction, prompts=request.prompts,
+                                    prompts_source=request.prompts_source, prompt_variant=request.prompt_variant,
+                                    dimensions=request.dimensions,
                                     cache=cache, warn=log)
     return embedder, request.model_name or embedder.served_model_id or embedder.endpoint
 

@@ -22,8 +22,9 @@ import numpy as np
 from ...tasks.card import TaskSpec
 from .. import progress
 from ..cache.fill import cached_encode, current_sink
+from ..identity.prompts import NO_PROMPT, Prompt, resolve_prompts
 from ..identity.settings import find_known_model
-from ..protocol import PASSAGE, QUERY, TEXT
+from ..protocol import QUERY, TEXT
 from ..vectors import distinct
 from .apis import api_for
 from .client import ClientOptions, HttpClient, batches, run_concurrently
@@ -39,7 +40,8 @@ class ServedEmbedder:
     def __init__(self, url: str, *, api: str = "openai", model_name: str | None = None, revision: str | None = None,
                  api_key_env: str | None = None, options: ClientOptions = ClientOptions(),
                  use_instruction: bool = True, query_instruction: str | None = None,
-                 dimensions: int | None = None, cache=None, warn=None) -> None:
+                 document_instruction: str | None = None, prompts=None, prompts_source: str = "command line",
+                 prompt_variant: str | None = None, dimensions: int | None = None, cache=None, warn=None) -> None:
         self.api = api_for(api)
         self.client = HttpClient(self.api.base(url), options, api_key_env, warn)
         self.endpoint = self.client.url(self.api.embed_route)
@@ -51,32 +53,28 @@ class ServedEmbedder:
         self.served_model_id, self.server_details = self.api.served_model(self.client, model_name, "embed")
         self.request_model = model_name or self.served_model_id
         known = find_known_model(model_name, self.served_model_id)
-        card = known[1] if known else {}
-        self.query_instruction = query_instruction if query_instruction is not None \
-            else card.get("query_instruction", "")
-        self.passage_instruction = card.get("passage_instruction", "")
-        self.instruction_source = "--query-instruction" if query_instruction is not None \
-            else f"known card {known[0]}" if known else "none (no known card for this model id)"
+        # the prompts of each side of each task, from the same sources as a local model's (identity/prompts.py):
+        # what the user gave, the known card of the model id, none else (a server has no folder to read)
+        self.prompts = resolve_prompts(self.served_model_id or "", None, model_name, None, prompts, prompts_source,
+                                       query_instruction, document_instruction, prompt_variant, known)
+        self.query_instruction = self.prompts.prompt(None, QUERY).prefix
         self.use_instruction = use_instruction
         self.usage_tokens = 0
         self.dimension = int(self._post([PROBE_TEXT], None)[0].shape[1])  # also checks the endpoint answers
 
     # ------------------------------------------------------------ the Embedder protocol
 
+    def prompt_for(self, role: str, task: TaskSpec | None) -> Prompt:
+        return self.prompts.prompt(task, role) if self.use_instruction else NO_PROMPT
+
     def instruction_for(self, role: str, task: TaskSpec | None) -> str:
-        if not self.use_instruction:
-            return ""
-        if role == PASSAGE:
-            return self.passage_instruction
-        if role != QUERY or (task is not None and not task.query_instruction):
-            return ""
-        return self.query_instruction
+        return self.prompt_for(role, task).prefix
 
     def encode(self, texts: Sequence[str], *, role: str = TEXT, task: TaskSpec | None = None) -> np.ndarray:
-        instruction = self.instruction_for(role, task)
-        unique, positions = distinct(instruction + str(text) for text in texts)
-        namespace = self.cache.namespace(self.cache_identity(role, instruction), label=self.endpoint) \
-            if self.cache is not None else None
+        prompt = self.prompt_for(role, task)
+        unique, positions = distinct(prompt.apply(str(text)) for text in texts)
+        namespace = self.cache.namespace(self.cache_identity(role, prompt.prefix, prompt.suffix),
+                                         label=self.endpoint) if self.cache is not None else None
         vectors = cached_encode(unique, namespace, None, self.dimension, self._encode_unique)
         return vectors[np.asarray(positions, dtype=np.int64)] if positions else vectors
 
@@ -87,11 +85,12 @@ class ServedEmbedder:
             "weights_fingerprint": None,
             "kind": "embedder",
             "served": self.served_identity(),
-            "query_instruction": self.instruction_for(QUERY, task) if task is not None else self.query_instruction,
-            "passage_instruction": self.passage_instruction,
+            "query_instruction": self.instruction_for(QUERY, task),
             "instructions_enabled": self.use_instruction,
-            "instruction_source": self.instruction_source,
-            "prompts_applied": "client-side: the texts were sent with the instruction already before them",
+            "prompt_sources": self.prompts.describe(),
+            **({"prompts": {side: (prompt if self.use_instruction else NO_PROMPT).recorded()
+                            for side, prompt in self.prompts.sides(task).items()}} if task is not None else {}),
+            "prompts_applied": "client-side: the texts were sent with the prompts already applied",
             "embedding_dimension": self.dimension,
             **self.options.recorded(),
         }
@@ -102,8 +101,9 @@ class ServedEmbedder:
                 "request_model": self.request_model, "model_revision": self.revision,
                 "dimensions": self.dimensions, **self.server_details}
 
-    def cache_identity(self, role: str, instruction: str) -> dict[str, Any]:
-        return {"served": self.served_identity(), "instruction": instruction, "role": role}
+    def cache_identity(self, role: str, instruction: str, suffix: str = "") -> dict[str, Any]:
+        return {"served": self.served_identity(), "instruction": instruction, "role": role,
+                **({"suffix": suffix} if suffix else {})}
 
     # ------------------------------------------------------------ requests
 
