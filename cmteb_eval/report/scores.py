@@ -47,6 +47,7 @@ class TaskScore:
     items_note: str = ""  # why a result has no usable per-item values (no error: e.g. an older format)
     foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
     metrics: dict[str, float] = field(default_factory=dict)  # every numeric metric of the shown split (x100)
+    machine: str | None = None  # the id of the machine a cmteb-eval run was timed on (results/write.machine_record)
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}`` in the format of the task's type
@@ -131,6 +132,7 @@ def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) ->
         timing=harness.get("timing") if isinstance(harness.get("timing"), dict) else None,
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
         foreign=is_foreign, metrics={k: 100.0 * v for k, v in found.metrics.get(split, {}).items()},
+        machine=(harness.get("machine") or {}).get("id") if isinstance(harness.get("machine"), dict) else None,
     )
 
 

@@ -103,6 +103,19 @@ def package_versions() -> dict[str, str | None]:
 
 
 @lru_cache(maxsize=1)
+def machine_record() -> dict[str, Any]:
+    """Which machine a run's timings come from: an id (a hash, not the host name) that is the same for
+    every run on one machine, and what the machine is. Speed reports compare runs of one machine only."""
+    import hashlib
+    import platform
+
+    what = {"system": platform.system(), "machine": platform.machine(), "processor": platform.processor() or None,
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+    key = "|".join(str(v) for v in (platform.node(), what["system"], what["machine"], what["cpus"]))
+    return {"id": hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], **what}
+
+
+@lru_cache(maxsize=1)
 def project_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
@@ -146,6 +159,7 @@ def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: d
             "model": model_info,
             "versions": package_versions(),
             "project_commit": project_commit(),
+            "machine": machine_record(),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     }
