@@ -5,5 +5,6 @@ prints), ``tidy.py`` (the one-table CSV), ``speed.py`` (the timing table) and ``
 runs' times compare), ``compare.py``, ``significance.py``,
 ``gate.py``, ``reproduce.py``, ``plots.py``, ``outputs.py`` and ``run_summary.py`` (the table
 ``run`` prints); ``results_repo.py`` (a model of the MTEB results repository as published:ORG/MODEL)
-and ``model_card.py`` (the Hugging Face model-index of ``cmteb-eval card``).
+``model_card.py`` (the Hugging Face model-index of ``cmteb-eval card``) and ``page.py`` (the
+self-contained HTML leaderboard page of ``cmteb-eval report --html``).
 """

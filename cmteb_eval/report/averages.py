@@ -47,6 +47,7 @@ def average(scores: Mapping[str, float | None], tasks: Sequence[str], excluded: 
 
 
 BENCHMARK_SETS = (("cmteb", "C-MTEB"), ("mteb-en", "MTEB(eng, v1)"))
+CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")  # the card's order
 
 
 def task_sets(found: Sequence[str], registry, chosen: Sequence[str] | None = None) -> dict[str, list[str]]:

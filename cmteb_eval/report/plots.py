@@ -87,8 +87,7 @@ def type_groups(models: Sequence[ModelScores], task_types: dict[str, str], tasks
                 sets: dict[str, list[str]] | None = None, excluded=()) -> list[tuple[str, int, dict]]:
     """The bars of ``type_bars``: per task set (``averages.task_sets``; default one set, ``tasks``) and
     type that holds a task of ``tasks``: (its label, its number of tasks, model label -> Average)."""
-    from .averages import average
-    from .tables import CMTEB_TYPES
+    from .averages import CMTEB_TYPES, average
 
     present = [t for t in tasks if any(m.score(t) is not None for m in models)]
     sets = sets or {"": list(tasks)}
@@ -134,7 +133,7 @@ def type_bars(models: Sequence[ModelScores], task_types: dict[str, str], tasks: 
     ax.set_ylabel("Mean main score (x100)")
     ax.set_xlabel(_wrapped("Task type (mean over the model's tasks of the type; 7/8 = the mean of 7 of its 8 tasks; "
                            "n/a = none)", 70))
-    ax.set_title(_wrapped(title or "Main score by task type", 80))
+    ax.set_title(_wrapped(title or "Main score by task type", int(7 * fig.get_figwidth())))
     ax.set_ylim(0, max(100.0, ax.get_ylim()[1]) * 1.08)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)

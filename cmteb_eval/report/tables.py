@@ -27,11 +27,10 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import UserError
-from .averages import Average, average
+from .averages import CMTEB_TYPES, Average, average
 from .formats import frame_to_markdown, output_format
 from .scores import ModelScores
 
-CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
 RERANKING_TASKS = ("T2Reranking", "T2RerankingZh2En", "T2RerankingEn2Zh", "MMarcoReranking", "CMedQAv1", "CMedQAv2")
 # The card's MTEB table: its columns, by task type, over the tasks of the ``mteb-en`` benchmark (MTEB(eng, v1)).
 MTEB_COLUMNS = {"Retrieval": "Retrieval", "Clustering": "Clustering", "PairClassification": "Pair Classification",
