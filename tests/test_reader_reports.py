@@ -259,3 +259,39 @@ def test_setup_script_says_what_it_installs_before_each_install():
     for i in installs:
         assert lines[i - 1].strip().startswith("say "), lines[i]
     assert "torch" in lines[installs[1] - 1].lower() and "test extras" in lines[installs[2] - 1]
+
+
+# ------------------------------------------------------------------ the ecosystem's conventions (Required 5)
+
+
+def test_card_writes_eval_results_files_huggingface_hub_reads_back(tmp_path, capsys):
+    """`.eval_results/<task>.yaml` as mteb's push_eval_results writes them, read back by huggingface_hub."""
+    import yaml
+    from huggingface_hub import parse_eval_result_entries
+
+    folder = write_run(tmp_path / "out", "one-model", {"STSB": 0.7, "LCQMC": 0.6})
+    code, out, _ = cli(capsys, "card", folder, "--output", tmp_path / "card" / "README.md")
+    assert code == 0 and "Wrote 2 file(s) into" in out
+    target = tmp_path / "card" / ".eval_results"
+    assert sorted(p.name for p in target.iterdir()) == ["LCQMC.yaml", "STSB.yaml"]
+    entries = parse_eval_result_entries(yaml.safe_load((target / "STSB.yaml").read_text()))
+    values = {e.task_id: e.value for e in entries}
+    # each split's main score x100 (write_run gives every split 0.70), then the task's own: their mean
+    assert values == {"STSB_default_validation": 70.0, "STSB_default_test": 70.0, "STSB": 70.0}
+    assert {e.dataset_id for e in entries} == {"C-MTEB/STSB"} and all("cmteb-eval" in e.notes for e in entries)
+    assert {e.dataset_revision for e in entries} == {Registry.load().task("STSB").dataset.revision}
+
+
+def test_runs_record_their_settings_as_mteb_does(tmp_path):
+    """run_settings.jsonl beside the results, in mteb's format (mteb's own reader expands it)."""
+    from mteb.results.task_result import _expand_run_settings_entry, _read_run_settings_from_file
+
+    folder = write_run(tmp_path, "settings-model", {"STSB": 0.7, "LCQMC": 0.6})
+    write_run(tmp_path, "settings-model", {"STSB": 0.72})  # run again: its row replaced, not added
+    path = next(tmp_path.rglob("run_settings.jsonl"))
+    assert path.parent == next(tmp_path.rglob("STSB.json")).parent  # beside the results
+    rows = _read_run_settings_from_file(path)
+    assert [r["task"] for r in rows] == ["LCQMC", "STSB"]
+    scopes = {scope for row in rows for scope, _, _ in _expand_run_settings_entry(row)}
+    assert scopes == {("STSB", "validation", "default"), ("STSB", "test", "default"), ("LCQMC", "test", "default")}
+    assert rows[0]["version"]["cmteb-eval"] and rows[0]["version"]["torch"] and "machine" in rows[0]

@@ -5,6 +5,7 @@ prints), ``tidy.py`` (the one-table CSV), ``speed.py`` (the timing table) and ``
 runs' times compare), ``compare.py``, ``significance.py``,
 ``gate.py``, ``reproduce.py``, ``plots.py``, ``outputs.py`` and ``run_summary.py`` (the table
 ``run`` prints); ``results_repo.py`` (a model of the MTEB results repository as published:ORG/MODEL)
-``model_card.py`` (the Hugging Face model-index of ``cmteb-eval card``) and ``page.py`` (the
+``model_card.py`` and ``eval_results.py`` (the Hugging Face model-index and ``.eval_results`` files of
+``cmteb-eval card``) and ``page.py`` (the
 self-contained HTML leaderboard page of ``cmteb-eval report --html``).
 """

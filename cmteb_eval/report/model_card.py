@@ -99,4 +99,6 @@ def write_card(path: str | Path, text: str) -> None:
         old = metadata_load(path) or {}
         metadata_save(path, {**old, **new, "tags": sorted(set(old.get("tags") or []) | {"mteb"})})
     else:
-        path.write_text(text, encoding="utf-8")
+        from .outputs import write_text
+
+        write_text(path, text)  # its folder made; a folder or full disk named, never a traceback

@@ -165,6 +165,38 @@ def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: d
     }
 
 
+RUN_SETTINGS = "run_settings.jsonl"
+ENCODE_OPTIONS = ("pooling", "normalize", "max_length", "dtype", "device", "batch_size", "max_batch_tokens", "backend",
+                  "query_instruction", "prompts", "truncate_dim")
+
+
+def write_run_settings(folder: Path, task_name: str, splits: dict[str, SplitResult], model_info: dict[str, Any]) -> Path:
+    """``folder/run_settings.jsonl`` as mteb writes it beside its results (``mteb/cache/result_cache.py``):
+    one row per task with its ``splits``, ``subsets``, the library ``version``s and the ``encode_kwargs``
+    (here the model's encode options); a task run again replaces its row (mteb keys rows by task,
+    split and subset, the last run winning)."""
+    path = folder / RUN_SETTINGS
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a damaged line is dropped, as mteb's reader skips it
+            if isinstance(row, dict) and row.get("task") != task_name:
+                rows.append(row)
+    rows.append({"task": task_name, "splits": sorted(splits),
+                 "version": {k: v for k, v in package_versions().items() if v},
+                 "encode_kwargs": {k: model_info[k] for k in ENCODE_OPTIONS if model_info.get(k) is not None},
+                 "subsets": sorted({r.hf_subset for r in splits.values()}),
+                 "harness": "cmteb-eval", "machine": machine_record()})
+    text = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
 def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
                  model_info: dict[str, Any], evaluation_time: float,
                  config: dict[str, Any] | None = None, timing: dict[str, Any] | None = None) -> Path:
@@ -190,6 +222,7 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
         payload["harness"]["timing"] = timing
     write_json_atomic(path, integrity.seal(payload))
     write_model_meta(folder, model_name, model_info, spec, write_json_atomic)
+    write_run_settings(folder, name, splits, model_info)
     if reference is None and items_path.is_file():  # the items of the result just replaced
         try:
             items_path.unlink()
