@@ -269,7 +269,7 @@ def score_speed(models: Sequence[ModelScores], path: str | Path, tasks: Sequence
     notes += [f"No timing recorded: {', '.join(skipped)}."] if skipped else []
     notes += [f"Served wholly from the cache, not drawn: {', '.join(from_cache)}."] if from_cache else []
     ax.set_xlabel("\n".join(_wrapped(n, 100) for n in notes), fontsize=8)
-    ax.set_ylabel("Mean main score over the same tasks (x100)")
+    ax.set_ylabel("Mean main score over the same tasks (x100)" + ("" if ax.get_ylim()[0] == 0 else "; not from 0"))
     ax.set_title(_wrapped(title or "Score versus encode time"))
     ax.grid(alpha=0.3, which="both")
     return _save(fig, path)
