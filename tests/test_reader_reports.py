@@ -148,6 +148,17 @@ def test_reproduce_on_foreign_files_says_it_checks_published_files(capsys):
     assert "4 of 4 task split(s) with a published score match it" in out
 
 
+def test_tables_name_files_cmteb_eval_did_not_write(capsys, tmp_path):
+    """`table`'s Source column and the tidy CSV's origin: "not cmteb-eval", never "run", for mteb's files."""
+    import pandas as pd
+
+    code, out, _ = cli(capsys, "table", RESULTS_REPO, "--table", "cmteb")
+    rows = [line for line in out.splitlines() if line.startswith("| BAAI") or line.startswith("| sentence")]
+    assert code == 0 and rows and all(row.endswith("| not cmteb-eval |") for row in rows)
+    code, _, _ = cli(capsys, "table", RESULTS_REPO, "--output", tmp_path / "all.csv")
+    assert set(pd.read_csv(tmp_path / "all.csv")["origin"]) == {"not cmteb-eval"}
+
+
 def _on_machine(folder: Path, machine: str) -> None:
     """Rewrite the machine id of every result of ``folder`` (resealed: as if run on another machine)."""
     for path in folder.rglob("*.json"):

@@ -114,8 +114,17 @@ def _check_unique(models: Sequence[ModelScores]) -> None:
         seen[model.label] = model.source
 
 
+FOREIGN = "not cmteb-eval"  # the Source of a model whose files another tool (mteb) wrote
+
+
 def _sources(models: Sequence[ModelScores]) -> pd.Series:
-    return pd.Series({m.label: m.origin for m in models}, dtype="object")
+    def source(m: ModelScores) -> str:
+        foreign = [t.foreign for t in m.tasks.values()]
+        if m.origin != "run" or not any(foreign):
+            return m.origin
+        return FOREIGN if all(foreign) else f"run; {sum(foreign)} file(s) {FOREIGN}"
+
+    return pd.Series({m.label: source(m) for m in models}, dtype="object")
 
 
 def _with_card_rows(table: Leaderboard, card_key: str, columns: dict[str, str]) -> Leaderboard:
