@@ -306,3 +306,32 @@ def test_runs_record_their_settings_as_mteb_does(tmp_path):
     scopes = {scope for row in rows for scope, _, _ in _expand_run_settings_entry(row)}
     assert scopes == {("STSB", "validation", "default"), ("STSB", "test", "default"), ("LCQMC", "test", "default")}
     assert rows[0]["version"]["cmteb-eval"] and rows[0]["version"]["torch"] and "machine" in rows[0]
+
+
+def test_run_saves_ranked_predictions_in_mtebs_prediction_folder_format(tmp_path, tiny_bert, capsys):
+    """`run --save-predictions DIR`: DIR/<task>_predictions.json as mteb's prediction_folder holds it; the
+    retrieval predictions are the run its score was computed from (scored again here, the same nDCG@10)."""
+    from cmteb_eval.data.ranking import load_retrieval
+    from cmteb_eval.evaluators import metrics
+    from cmteb_eval.results.read import read_result
+    from mutation_helpers import write_reranking_task
+    from test_cross_encoder import write_tiny_retrieval
+
+    cards = [write_tiny_retrieval(tmp_path), write_reranking_task(tmp_path, "TinyRerank")]
+    args = ["run", "--model", tiny_bert, "--pooling", "cls", "--tasks", "Tiny,TinyRerank,DemoSTSEn",
+            "--output-dir", tmp_path / "out", "--save-predictions", tmp_path / "pred", "--no-cache"]
+    for card in cards:
+        args += ["--task-file", card]
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["TinyRerank_predictions.json",
+                                                                     "Tiny_predictions.json"]
+    assert "none saved (STS tasks save no predictions yet)" in out
+    saved = json.loads((tmp_path / "pred" / "Tiny_predictions.json").read_text())
+    assert saved["mteb_model_meta"]["model_name"] == str(tiny_bert) and list(saved) == ["mteb_model_meta", "default"]
+    spec = Registry.load([cards[0]]).task("Tiny")
+    scores, _ = metrics.retrieval_metrics(load_retrieval(spec, "test").qrels, saved["default"]["test"])
+    result = read_result(next((tmp_path / "out").rglob("Tiny.json")))
+    assert scores["ndcg_at_10"] == pytest.approx(result["scores"]["test"][0]["ndcg_at_10"], abs=1e-9)
+    rerank = json.loads((tmp_path / "pred" / "TinyRerank_predictions.json").read_text())["default"]["dev"]
+    assert len(rerank) == 12 and all(len(candidates) >= 3 for candidates in rerank.values())

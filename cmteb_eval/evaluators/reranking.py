@@ -111,5 +111,6 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
         first, first_items = protocol_scores(protocol, data, stage1)
         scores.update({f"stage1_{k}": v for k, v in first.items()})
         items.update({f"stage1_{k}": v for k, v in first_items.items() if k != "query_id"})
+    predictions = {q.query_id: {c: float(v) for c, v in zip(q.candidate_ids, s)} for q, s in zip(data.queries, final)}
     return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol],
-                       items=make_items("Reranking", **items, num_skipped_rows=data.skipped))
+                       items=make_items("Reranking", **items, num_skipped_rows=data.skipped), predictions=predictions)

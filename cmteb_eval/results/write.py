@@ -197,6 +197,36 @@ def write_run_settings(folder: Path, task_name: str, splits: dict[str, SplitResu
     return path
 
 
+def save_predictions(folder: str | Path, spec: TaskSpec, splits: dict[str, SplitResult], model_name: str,
+                     model_info: dict[str, Any]) -> str:
+    """``folder/<mteb task name>_predictions.json`` as mteb's ``prediction_folder`` holds it
+    (``AbsTask._save_task_predictions``): ``{"mteb_model_meta": {model_name, revision}, subset: {split:
+    predictions}}``; for Retrieval and Reranking the ranked results ``{query_id: {doc_id: score}}``.
+    Other types save none yet: the line says so."""
+    kept = {split: r for split, r in splits.items() if r.predictions is not None}
+    if not kept:
+        return f"none saved ({spec.type} tasks save no predictions yet)"
+    path = Path(folder) / f"{file_task_name(spec)}_predictions.json"
+    payload: dict[str, Any] = {"mteb_model_meta": {"model_name": model_name,
+                                                   "revision": model_info.get("commit") or model_info.get("revision")}}
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+            payload = previous if isinstance(previous, dict) else payload
+        except ValueError:
+            pass  # a damaged file is replaced
+    for split, result in kept.items():
+        payload.setdefault(result.hf_subset, {})[split] = result.predictions
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, payload)
+    except OSError as exc:
+        raise ResultWriteError(f"Cannot write the predictions {path}: {exc.strerror or exc}.",
+                               "Pass a writable --save-predictions folder; results written before this one are kept.") \
+            from None
+    return str(path)
+
+
 def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
                  model_info: dict[str, Any], evaluation_time: float,
                  config: dict[str, Any] | None = None, timing: dict[str, Any] | None = None) -> Path:

@@ -23,7 +23,7 @@ from ..models.progress import METER, duration
 from ..models.encoders.precision import Fp32Fallback, can_retry
 from ..results.naming import model_folder, result_file
 from ..results.owner import check_owner, model_identity
-from ..results.write import ResultWriteError, write_result
+from ..results.write import ResultWriteError, save_predictions, write_result
 from ..tasks.card import TaskSpec
 from ..tasks.types import TYPES
 from . import resume
@@ -122,6 +122,8 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
                     continue
                 timing = METER.as_dict(elapsed)
                 outcome.path = write_result(output_dir, model_name, spec, splits, info, elapsed, config, timing)
+                if options.save_predictions:
+                    log(f"    predictions: {save_predictions(options.save_predictions, spec, splits, model_name, info)}")
                 outcome.main_scores = {split: r.scores[spec.main_metric] for split, r in splits.items()}
                 shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
                 log(f"    {spec.main_metric}: {shown}  ({timing_line(timing)}) -> {outcome.path}")
