@@ -103,6 +103,8 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
                 outcome.skipped = True
                 outcome.main_scores = previous.main_scores()
                 log(f"    already done with this configuration, kept: {outcome.path}")
+                if options.save_predictions:
+                    log("    predictions: not saved for a kept result (rerun with --overwrite to save them)")
             else:
                 try:
                     splits = evaluate_task(spec, models, data_dirs, options)
