@@ -201,13 +201,14 @@ def test_cli_model_takes_a_cross_encoder_folder_and_help_lists_the_kinds(tmp_pat
 
 
 def test_the_readme_example_runs(tmp_path, monkeypatch):
-    """The README's Python API example, as written (its save folder under a temp dir)."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    """The Python API example of docs/models.md (the README's manual, issue 27), as written (its save folder
+    under a temp dir)."""
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text(encoding="utf-8")
     start = readme.index("import cmteb_eval\nfrom cmteb_eval.cli import packaged_minilm")
     code = readme[start:readme.index("```", start)]
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/models.md", "exec"), namespace)
     assert set(namespace["results"].main_scores()) == {"DemoSTSEn", "DemoSTSZh"}
     assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "no_revision_available" / "DemoSTSEn.json").is_file()
 

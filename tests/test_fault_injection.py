@@ -62,6 +62,9 @@ def assert_every_file_absent_or_complete(folder: Path) -> int:
     for path in folder.rglob("*"):
         if path.is_dir() or path.name.startswith("."):
             continue  # hidden temp files of a killed write are never read as results
+        if path.name == "run_settings.jsonl":  # mteb's run settings beside the results (issue 27): JSON lines
+            assert all(json.loads(line)["task"] for line in path.read_text(encoding="utf-8").splitlines())
+            continue
         assert path.suffix == ".json", path
         if path.name == "model_meta.json":  # mteb's model_meta.json beside the results (issue 13)
             assert json.loads(path.read_text(encoding="utf-8"))["name"]

@@ -10,6 +10,7 @@ counts are printed at the end of the module (see generated_cases.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -529,7 +530,7 @@ def cli_case(tmp, setup, arguments):
     if args[:1] == ["run"]:
         args[1:1] = ["--output-dir", str(tmp / "out"), "--model", str(setup["@model"]), "--pooling", "cls",
                      "--device", "cpu"]
-    with case("cli"):
+    with case("cli"), contextlib.chdir(tmp):  # a relative path it names (published:nope) lands in tmp
         code, out, err = cli(*args)
         check_keeper(keep_path, keep_bytes)
         if "Traceback" in err or code not in (0, 1, 2):

@@ -67,7 +67,8 @@ def test_mteb_loads_our_folder_with_the_right_numbers_in_the_right_columns(our_r
     pytest.importorskip("mteb")
     cache, _ = our_run
     folder = cache / "results" / "sentence-transformers__all-MiniLM-L6-v2" / NR
-    assert sorted(p.name for p in folder.iterdir()) == ["Ocnli.json", "STSB.json", "items", "model_meta.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["Ocnli.json", "STSB.json", "items", "model_meta.json",
+                                                          "run_settings.jsonl"]
     stsb, ocnli = read_result(folder / "STSB.json"), read_result(folder / "Ocnli.json")
     meta = json.loads((folder / "model_meta.json").read_text())
     assert (meta["name"], meta["revision"], meta["experiment_kwargs"]) == (MINILM, NR, None)

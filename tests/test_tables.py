@@ -32,16 +32,18 @@ def test_type_table_means_and_missing(models):
     assert pd.isna(pc.frame.loc["b", "Ocnli"]) and pd.isna(pc.frame.loc["b", "Avg"])
 
 
-def test_cmteb_table_gives_no_average_to_an_incomplete_model(models):
+def test_cmteb_table_shows_the_count_of_an_incomplete_average(models):
+    """Issue 27: a model lacking a task gets the mean over the tasks it has, with the count (was "-")."""
     types = {"STSB": "STS", "LCQMC": "STS", "Ocnli": "PairClassification"}
     table = T.cmteb_table(models, types, ["STSB", "LCQMC", "Ocnli"])
     assert table.frame.loc["a", "Avg"] == pytest.approx((40 + 30 + 60) / 3)  # mean over tasks, not over types
     assert table.frame.loc["a", "STS"] == pytest.approx(35.0)
-    assert pd.isna(table.frame.loc["b", "Avg"]) and pd.isna(table.frame.loc["b", "PairClassification"])
+    assert table.frame.loc["b", "Avg"] == pytest.approx(35.0) and pd.isna(table.frame.loc["b", "PairClassification"])
     assert table.frame.loc["b", "STS"] == pytest.approx(35.0)
     markdown = T.to_markdown(table)
     row_b = next(line for line in markdown.splitlines() if line.startswith("| b |"))
-    assert row_b.split(" | ")[2] == "-"  # Avg cell
+    assert row_b.split(" | ")[2] == "35.00 (2/3)"  # Avg cell: 2 of the 3 tasks
+    assert row_b.split(" | ")[4] == "35.00"  # STS: both tasks, complete, no count
 
 
 def test_markdown_layout_bold_best_and_sorting(models):
@@ -98,7 +100,7 @@ def test_html_parses_and_marks_the_best_value(models):
         bold = [r[column][1] for r in rows]
         assert bold == [v == max(values) for v in values]
     cmteb_rows = parser.tables[0][1:]
-    assert cmteb_rows[1][2] == ("-", False)  # model b: no Avg
+    assert cmteb_rows[1][2][0] == "35.00 (2/3)"  # model b: the Avg over the 2 tasks of 3 it has
 
 
 def test_csv_round_trips_the_numbers(models):

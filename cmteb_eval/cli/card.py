@@ -1,9 +1,10 @@
 """``cmteb-eval card RESULTS``: the Hugging Face model-index metadata and Markdown tables of one
-model's results (``report/model_card.py``)."""
+model's results (``report/publishing/model_card.py``)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..report.outputs import emit
 
@@ -14,12 +15,15 @@ def add_parser(commands) -> None:
     card.add_argument("--model-name", help="the model-index name (default: the results' model name)")
     card.add_argument("--revision", help="the revision folder to read where the model has several")
     card.add_argument("--output", help="write the card to this file (an existing card keeps its text and gets "
-                                       "the new metadata); default: print it")
+                                       "the new metadata), and the .eval_results/ files beside it; default: print it")
+    card.add_argument("--eval-results", metavar="DIR",
+                      help="write Hugging Face's .eval_results/<task>.yaml files (mteb's push_eval_results format) "
+                           "into this folder (default with --output: .eval_results beside the card)")
 
 
 def command_card(args: argparse.Namespace) -> int:
     from ..report import tables as T
-    from ..report.model_card import card_text, write_card
+    from ..report.publishing.model_card import card_text, write_card
     from ..report.scores import load_one_model, task_types
     from ..tasks.registry import Registry
     from ..tasks.types import TASK_TYPES
@@ -35,4 +39,10 @@ def command_card(args: argparse.Namespace) -> int:
         emit(f"Wrote {args.output}")
     else:
         emit(text, end="")
+    folder = args.eval_results or (str(Path(args.output).parent / ".eval_results") if args.output else None)
+    if folder:
+        from ..report.publishing.eval_results import write_eval_results
+
+        written = write_eval_results(model, registry, folder)
+        emit(f"Wrote {len(written)} file(s) into {folder}")
     return 0

@@ -1,6 +1,6 @@
-"""Command line: ``cmteb-eval run|tasks|cache|card|table|reproduce|compare|check|plot``; ``python run_eval.py ARGS`` is
+"""Command line: ``cmteb-eval run|tasks|cache|card|table|reproduce|compare|check|plot|report``; ``python run_eval.py ARGS`` is
 ``cmteb-eval run ARGS``. The parser and the dispatch; each command lives in a module of its own
-(``run.py``, ``tasks.py``, ``cache.py``, ``card.py``, ``report.py``)."""
+(``run.py``, ``tasks.py``, ``cache.py``, ``card.py``, ``report.py`` with ``report_args.py``, ``page.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from ..errors import UserError
-from . import cache, card, report, run, tasks
+from . import cache, card, page, report, report_args, run, tasks
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,14 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run.add_run_arguments(commands.add_parser("run", help="evaluate a model on tasks and write result files"))
     tasks.add_parser(commands)
-    report.add_report_parsers(commands)  # table, reproduce, compare, check, plot
+    report_args.add_report_parsers(commands)  # table, reproduce, compare, check, plot
     cache.add_parser(commands)
     card.add_parser(commands)
+    page.add_parser(commands)  # report --html
     return parser
 
 
 COMMANDS = {"run": run.command_run, "tasks": tasks.command_tasks, "cache": cache.command_cache, "card": card.command_card,
-            **report.REPORT_COMMANDS}
+            "report": page.command_report, **report.REPORT_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

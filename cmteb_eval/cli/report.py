@@ -10,96 +10,10 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from ..report.outputs import check_target, emit, write_text
-from ..report.formats import FORMATS, output_format
+from ..report.formats import output_format
 from ..report.scores import ignore_differences
 from .args import split_names
-
-TABLE_CHOICES = ("cmteb", "mteb", "reranking", "types", "speed")
-
-def add_report_parsers(commands) -> None:
-    table = commands.add_parser("table", help="leaderboard tables (C-MTEB, MTEB, reranking, per type) from result files")
-    table.add_argument("paths", nargs="*", help="output folders, model folders or result files")
-    table.add_argument("--published", nargs="*", metavar="MODEL",
-                       help="add the shipped published per-task scores (all models, or those named)")
-    table.add_argument("--card", action="store_true", help="add the BGE model card's printed rows")
-    table.add_argument("--table", action="append", default=[], dest="tables",
-                       help=f"which tables: {', '.join(TABLE_CHOICES)} or a task type (repeatable; "
-                            "default: cmteb and types)")
-    table.add_argument("--tasks", nargs="+", action="extend", help="tasks of the per-type tables (default: all found)")
-    table.add_argument("--benchmark", action="append", default=[], help="tasks of the per-type tables from a benchmark")
-    table.add_argument("--format", choices=list(FORMATS),
-                       help="default: the one of --output's extension (.md, .csv, .html, .tex), else markdown")
-    table.add_argument("--sort", help="sort rows by this column (e.g. Avg, STS, Model)")
-    table.add_argument("--ascending", action="store_true", help="sort ascending (default: descending)")
-    table.add_argument("--output", help="write to this file instead of printing")
-    table.add_argument("--output-dir", help="write each table to a file of its own in this folder "
-                       "(cmteb.csv, type-STS.csv, ...; the extension of --format)")
-    table.add_argument("--task-file", action="append", default=[], help="also load this task card")
-    _add_ignore_argument(table)
-    _add_source_arguments(table)
-
-    rep = commands.add_parser("reproduce", help="our scores against the published ones, task by task")
-    rep.add_argument("paths", nargs="+", help="output folders, model folders or result files")
-    rep.add_argument("--reference", help="published model to compare with (default: matched by model name)")
-    rep.add_argument("--tolerance", type=float, default=0.05, help="points (x100) a task may differ (default 0.05)")
-    rep.add_argument("--output", help="write the report to this file instead of printing it")
-    _add_source_arguments(rep)
-
-    cmp_ = commands.add_parser("compare", help="per-task, per-type and overall deltas with paired significance tests")
-    cmp_.add_argument("models", nargs="+", metavar="PATH",
-                      help="baseline first, then candidates: model folders, result files, or published:MODEL")
-    _add_test_arguments(cmp_)
-    cmp_.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
-    _add_ignore_argument(cmp_)
-    cmp_.add_argument("--output", help="also write the Markdown report to this file")
-    cmp_.add_argument("--json", dest="json_path", help="write the comparison as JSON to this file")
-    _add_source_arguments(cmp_)
-
-    chk = commands.add_parser("check", help="regression gate: exit 1 when a task's main score fell beyond tolerance")
-    chk.add_argument("--baseline", required=True, help="output folder (one model), model folder or result file")
-    chk.add_argument("--candidate", required=True, help="output folder (one model), model folder or result file")
-    chk.add_argument("--tolerance", type=float, default=0.5, help="points (x100) a score may fall (default 0.5)")
-    _add_ignore_argument(chk)
-    chk.add_argument("--tolerance-file", help='per-task tolerances, JSON or TOML: {"default": 0.5, "STSB": 1.0}')
-    chk.add_argument("--tasks", nargs="+", action="extend",
-                     help="only these tasks (default: those both sides have; the others are listed)")
-    chk.add_argument("--output", help="write the report to this file instead of printing it")
-    _add_source_arguments(chk)
-
-    plot = commands.add_parser("plot", help="charts: per-type bars, per-task deltas, score versus speed")
-    plot.add_argument("kind", choices=["types", "delta", "speed"])
-    plot.add_argument("paths", nargs="*", help="results (for delta: baseline then candidate); published:MODEL allowed")
-    plot.add_argument("--output", "-o", required=True, help="image file: .png, .svg or .pdf")
-    plot.add_argument("--published", nargs="*", metavar="MODEL", help="add published references (types only)")
-    plot.add_argument("--tasks", nargs="+", action="extend", help="only these tasks")
-    plot.add_argument("--title", help="chart title")
-    _add_test_arguments(plot)
-    _add_source_arguments(plot)
-
-
-def _add_ignore_argument(parser) -> None:
-    parser.add_argument("--ignore", action="append", choices=["prompts"], default=[],
-                        help="compare scores even where the results record different prompts (by default two "
-                        "results made with different prompt strings are incomparable)")
-
-
-def _add_source_arguments(parser) -> None:
-    parser.add_argument("--results-repo", metavar="PATH",
-                        help="a checkout of the MTEB results repository (or an mteb cache): published:ORG/MODEL "
-                             "then names any of its models")
-    parser.add_argument("--revision", help="the revision folder to read where a model has several "
-                                           "(default: the newest file per task)")
-
-
-def _add_test_arguments(parser) -> None:
-    parser.add_argument("--method", choices=["bootstrap", "permutation"], default="bootstrap",
-                        help="paired test (default: bootstrap)")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap/permutation resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    parser.add_argument("--no-correction", action="store_true",
-                        help="judge significance on raw p-values instead of Holm-corrected ones")
-
+from .report_args import TABLE_CHOICES
 
 def _registry(task_files=()):
     from ..tasks.registry import Registry
@@ -176,7 +90,8 @@ def _check_test_arguments(args) -> None:
 
 def command_table(args: argparse.Namespace) -> int:
     from ..report import tables as T
-    from ..report.scores import task_types as types_of
+    from ..report.averages import left_out_by_rule, task_sets, type_average_columns
+    from ..report.scores import comparability_notes, task_types as types_of
     from ..tasks.types import TASK_TYPES
 
     sources = Sources.of(args)
@@ -197,26 +112,30 @@ def command_table(args: argparse.Namespace) -> int:
     order = {t: i for i, t in enumerate([*cmteb_tasks, *registry.tasks])}
     universe = chosen or sorted(found, key=lambda t: (order.get(t, len(order)), t))
     by_lower = {t.lower(): t for t in TASK_TYPES}
+    marks = comparability_notes(models)
+    excluded = left_out_by_rule(marks)  # in no average of any table (averages.py)
+    sets = task_sets(universe, registry, chosen)
     out = []
     for name in dict.fromkeys(n.lower() for n in wanted):  # a table asked for twice is shown once
         key = name.lower()
         if key == "cmteb":
-            out.append(T.cmteb_table(models, task_types, cmteb_tasks, args.card))
+            out.append(T.cmteb_table(models, task_types, cmteb_tasks, args.card, excluded))
         elif key == "mteb":
-            out.append(T.mteb_table(models, args.card, registry))
+            out.append(T.mteb_table(models, args.card, registry, excluded))
         elif key == "reranking":
-            out.append(T.reranking_table(models, args.card))
+            out.append(T.reranking_table(models, args.card, excluded))
         elif key == "speed":
             from ..report.speed import speed_table
 
-            out.append(speed_table(models, chosen or None))
+            out.append(speed_table(models, chosen or None, args.any_machine))
         elif key in ("types", *by_lower):
             types = [by_lower[key]] if key in by_lower else \
                 [t for t in TASK_TYPES if any(task_types.get(u) == t for u in universe)]
             for task_type in types:
                 tasks = [t for t in universe if task_types.get(t) == task_type]
                 if tasks and models:
-                    out.append(T.type_table(models, task_type, tasks))
+                    out.append(T.type_table(models, task_type, tasks, type_average_columns(
+                        sets, task_type, tasks, task_types), excluded))
         else:
             raise UserError(f"Unknown table {name!r}.", f"Use {', '.join(TABLE_CHOICES)} or a task type "
                                                         f"({', '.join(TASK_TYPES)}).")
@@ -229,7 +148,7 @@ def command_table(args: argparse.Namespace) -> int:
     if args.sort and not any(args.sort.lower() in [c.lower() for c in ("Model", *t.frame.columns)] for t in out):
         raise UserError(f"No table has a column {args.sort!r}.", "Sort by Model, Avg or a task or type column.")
     notes = [f"{m.label}: {note}" for m in models for note in m.notes]
-    notes += _mark(out, models)
+    notes += _mark(out, marks)
     untyped = [t for t in universe if t not in task_types]
     if untyped and any(n in ("types",) for n in wanted):
         notes.append(f"task(s) of unknown type, in no per-type table: {', '.join(untyped)}")
@@ -262,12 +181,10 @@ def _write_tables(tables, fmt, folder: str) -> None:
         emit(f"Wrote {target}")
 
 
-def _mark(tables, models) -> list[str]:
+def _mark(tables, marks) -> list[str]:
     """Mark every score that cannot be compared with its column's first (scores.comparability_notes)."""
-    from ..report.scores import comparability_notes
     from ..report.tables import MARK
 
-    marks = comparability_notes(models)
     shown = set()
     for table in tables:
         table.marks = {key: why for key, why in marks.items() if key[0] in table.frame.index
@@ -332,9 +249,7 @@ def command_compare(args: argparse.Namespace) -> int:
                        "none" if args.no_correction else "holm") for candidate in candidates]
     warning = task_set_warning(results)
     text = "\n\n".join([report(r) for r in results] + ([warning] if warning else [])) + "\n"
-    emit(text, end="")
-    if args.output:
-        _write_or_print(text, args.output)
+    _write_or_print(text, args.output)  # to the file, or printed: not both (as reproduce and check)
     if args.json_path:
         payload = [{"baseline": r.baseline.name, "candidate": r.candidate.name, "method": r.method,
                     "alpha": r.alpha, "correction": r.correction,
@@ -383,14 +298,20 @@ def command_plot(args: argparse.Namespace) -> int:
         if not models:
             raise UserError("No models to plot.", "Pass results folders (or --published for the types chart).")
         if args.kind == "types":
-            from ..report.scores import task_types
+            from ..report.averages import left_out_by_rule, task_sets
+            from ..report.scores import comparability_notes, task_types
 
-            # by default the tasks of the user's runs (published references are compared on those)
+            # by default the tasks of the user's runs (published references are compared on those),
+            # averaged over the benchmark each belongs to
             runs = [m for m in models if m.origin == "run"] or models
             universe = tasks or list(dict.fromkeys(t for m in runs for t in m.tasks))
-            path = plots.type_bars(models, task_types(models, registry), universe, args.output, args.title)
+            excluded = left_out_by_rule(comparability_notes(models))
+            path = plots.type_bars(models, task_types(models, registry), universe, args.output, args.title,
+                                   task_sets(universe, registry, tasks), excluded)
+            for task, why in excluded.items():
+                print(f"note: {task} left out of every average: {why}", file=sys.stderr)
         else:
-            path = plots.score_speed(models, args.output, tasks, args.title)
+            path = plots.score_speed(models, args.output, tasks, args.title, args.any_machine)
     print(f"Wrote {path}")
     return 0
 

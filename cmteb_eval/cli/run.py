@@ -82,6 +82,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--rerank-top-k", type=int, default=100,
                      help="with --model and --reranker: how many first-stage results the cross-encoder reranks (default 100)")
     run.add_argument("--top-k", type=int, default=1000, help="retrieval: results kept per query (default 1000)")
+    run.add_argument("--save-predictions", metavar="DIR",
+                     help="save each Retrieval and Reranking task's ranked results, {query: {doc: score}}, as mteb's "
+                          "prediction folder does (DIR/<task>_predictions.json), for error analysis or a second stage")
     run.add_argument("--protocol", choices=list(TYPES["Reranking"].variants),
                      help="reranking metrics: v1 = mteb 1.x (published C-MTEB numbers), v2 = mteb 2.x "
                      "(default: the task card's, else v1)")
@@ -180,7 +183,8 @@ def command_run(args: argparse.Namespace) -> int:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     check_run_arguments(args)
-    options = RunOptions(protocol=args.protocol, top_k=args.top_k, rerank_top_k=args.rerank_top_k)
+    options = RunOptions(protocol=args.protocol, top_k=args.top_k, rerank_top_k=args.rerank_top_k,
+                         save_predictions=args.save_predictions)
     task_names = split_names(args.tasks)
     demo = not task_names and not args.benchmark
     specs = Registry.load(args.task_file).select(task_names, args.benchmark or (["demo"] if demo else []))

@@ -36,6 +36,7 @@ class SplitResult:
     protocol: str
     items: dict[str, Any] = field(default_factory=dict)
     hf_subset: str = "default"
+    predictions: Any = None  # the split's predictions in mteb's prediction-file format (run --save-predictions)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RunOptions:
     protocol: str | None = None
     top_k: int = DEFAULT_TOP_K
     rerank_top_k: int = DEFAULT_RERANK_TOP_K
+    save_predictions: str | None = None  # a folder: each task's ranked results as mteb's <task>_predictions.json
 
     def __post_init__(self) -> None:
         if self.rerank_top_k < 1 or self.top_k < 1:

@@ -124,6 +124,7 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
         scores.update({f"stage1_{k}": v for k, v in first.items()})
         items.update({f"stage1_{k}": v for k, v in first_items.items() if k != "query_id"})
     method = m3.method_of(models.embedder)
+    predictions = {q.query_id: {c: float(v) for c, v in zip(q.candidate_ids, s)} for q, s in zip(data.queries, final)}
     return SplitResult(scores=scores, source=data.source, protocol=PROTOCOLS[protocol] + (
                            f"; every candidate scored by bge-m3 {method}" if method != "dense" else ""),
-                       items=make_items("Reranking", **items, num_skipped_rows=data.skipped))
+                       items=make_items("Reranking", **items, num_skipped_rows=data.skipped), predictions=predictions)

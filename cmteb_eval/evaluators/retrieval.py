@@ -111,9 +111,10 @@ def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: 
     protocol = "; ".join([PROTOCOL.format(top_k=options.top_k), *notes])
     if reranked is None:
         return SplitResult(scores=scores, source=data.source, protocol=protocol,
-                           items=make_items("Retrieval", query_id=list(per_query), **_items(per_query)))
+                           items=make_items("Retrieval", query_id=list(per_query), **_items(per_query)),
+                           predictions=run)
     final, per_query2 = metrics.retrieval_metrics(data.qrels, reranked)
     final.update({f"stage1_{name}": value for name, value in scores.items()})
     items = make_items("Retrieval", query_id=list(per_query2), **_items(per_query2), **_items(per_query, "stage1_"))
     protocol += f"; top {options.rerank_top_k} reranked by the cross-encoder (stage1_*: before reranking)"
-    return SplitResult(scores=final, source=data.source, protocol=protocol, items=items)
+    return SplitResult(scores=final, source=data.source, protocol=protocol, items=items, predictions=reranked)

@@ -48,6 +48,7 @@ class TaskScore:
     foreign: bool = False  # no cmteb-eval harness block: an mteb (or other) file, read but not verified
     metrics: dict[str, float] = field(default_factory=dict)  # every numeric metric of the shown split (x100)
     prompts: str | None = None  # the prompt strings of each side the result records (None: none recorded)
+    machine: str | None = None  # the id of the machine a cmteb-eval run was timed on (results/write.machine_record)
 
     def items(self) -> dict[str, Any] | None:
         """Per-item values saved with the result: ``{split: {...}}`` in the format of the task's type
@@ -133,6 +134,7 @@ def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) ->
         items_path=items_path, items_sha256=items_sha256, items_problem=problem, items_note=items_note,
         foreign=is_foreign, metrics={k: 100.0 * v for k, v in found.metrics.get(split, {}).items()},
         prompts=recorded_prompts(harness),
+        machine=(harness.get("machine") or {}).get("id") if isinstance(harness.get("machine"), dict) else None,
     )
 
 

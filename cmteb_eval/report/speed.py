@@ -11,13 +11,16 @@ import pandas as pd
 
 from .scores import ModelScores
 from .tables import Leaderboard
+from .timings import comparable_timings
 
 COLUMNS = ["Tasks", "Encode s", "Scoring s", "Total s", "Vectors from cache", "Tasks from cache", "Untimed"]
 
 
-def speed_table(models: Sequence[ModelScores], tasks: Sequence[str] | None = None) -> Leaderboard:
+def speed_table(models: Sequence[ModelScores], tasks: Sequence[str] | None = None,
+                any_machine: bool = False) -> Leaderboard:
     rows = {}
-    for model in models:
+    kept, left_out, what = comparable_timings(models, any_machine)
+    for model in kept:
         if model.origin != "run":
             continue
         entries = [e for t, e in model.tasks.items() if tasks is None or t in tasks]
@@ -33,7 +36,10 @@ def speed_table(models: Sequence[ModelScores], tasks: Sequence[str] | None = Non
             "Untimed": len(entries) - len(timed)}
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=COLUMNS, dtype="float64")
     frame.index.name = "Model"
-    note = ("Encode s and Scoring s come from the results' harness block; Untimed counts results written before "
-            "they were recorded (only their Total s is known). Vectors from the cache were not encoded in that run.")
+    note = (f"Compared: {what}. Encode s and Scoring s come from the results' harness block; Untimed counts "
+            "results written before they were recorded (only their Total s is known). Vectors from the cache were "
+            "not encoded in that run.")
+    if left_out:
+        note += " Left out: " + "; ".join(f"{label} ({why})" for label, why in left_out.items()) + "."
     return Leaderboard("speed", "Timing (seconds, summed over the tasks)", frame, [],
                        ["Tasks", "Vectors from cache", "Tasks from cache", "Untimed"], None, note)

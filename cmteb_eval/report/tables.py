@@ -11,8 +11,9 @@
 - Reranking: the six columns of the card's reranking table and their mean.
 - One table per task type, every task a column, plus their mean.
 
-A model missing any task of an average gets no value for it ("-"): a partial average
-would pretend to be complete.
+Every average is ``averages.average`` (the one rule of every report): per model over the tasks of the
+set it has, with the count when it lacks some (``71.20 (7/8)``); a task whose scores cannot be
+compared (``scores.comparability_notes``) is left out of every average and listed in the table's note.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import UserError
+from .averages import CMTEB_TYPES, Average, average
 from .formats import frame_to_markdown, output_format
 from .scores import ModelScores
 
-CMTEB_TYPES = ("Retrieval", "STS", "PairClassification", "Classification", "Reranking", "Clustering")
 RERANKING_TASKS = ("T2Reranking", "T2RerankingZh2En", "T2RerankingEn2Zh", "MMarcoReranking", "CMedQAv1", "CMedQAv2")
 # The card's MTEB table: its columns, by task type, over the tasks of the ``mteb-en`` benchmark (MTEB(eng, v1)).
 MTEB_COLUMNS = {"Retrieval": "Retrieval", "Clustering": "Clustering", "PairClassification": "Pair Classification",
@@ -50,6 +51,7 @@ class Leaderboard:
     sources: pd.Series | None = None  # per row: "run", "published", "model card"
     note: str = ""
     marks: dict = field(default_factory=dict)  # (row, column) -> why it cannot be compared (scores.comparability_notes)
+    counts: dict = field(default_factory=dict)  # (row, column) -> the Average of a partial average cell
 
     def sorted_by(self, column: str | None, ascending: bool = False) -> "Leaderboard":
         if not column:
@@ -65,7 +67,7 @@ class Leaderboard:
                                            kind="stable")
         sources = None if self.sources is None else self.sources.loc[frame.index]
         return Leaderboard(self.key, self.title, frame, self.score_columns, self.info_columns, sources, self.note,
-                           self.marks)
+                           self.marks, self.counts)
 
 
 # ------------------------------------------------------------------ building
@@ -80,9 +82,27 @@ def task_matrix(models: Sequence[ModelScores], tasks: Iterable[str]) -> pd.DataF
     return frame
 
 
-def mean_over(frame: pd.DataFrame, tasks: Sequence[str]) -> pd.Series:
-    """The mean over ``tasks``, NaN for a model missing any of them (never a partial mean)."""
-    return frame.reindex(columns=list(tasks)).mean(axis=1, skipna=False)
+def averages_over(frame: pd.DataFrame, tasks: Sequence[str], excluded: Iterable[str] = ()) -> dict[str, Average]:
+    """Each row's ``averages.average`` over ``tasks`` (a task that is no column counts as missing)."""
+    tasks, excluded = list(tasks), set(excluded)
+    return {row: average({t: frame.at[row, t] for t in tasks if t in frame.columns}, tasks, excluded)
+            for row in frame.index}
+
+
+def _fill_average(frame: pd.DataFrame, column: str, matrix: pd.DataFrame, tasks: Sequence[str],
+                  excluded: Iterable[str], counts: dict) -> None:
+    """``frame[column]``: the average over ``tasks`` per row; partial ones recorded in ``counts``."""
+    found = averages_over(matrix, tasks, excluded)
+    frame[column] = pd.Series({row: a.value for row, a in found.items()}, dtype="float64")
+    counts.update({(row, column): a for row, a in found.items() if a.have and not a.complete})
+
+
+def _left_out_note(excluded: Iterable[str], tasks: Iterable[str], why: dict | None = None) -> str:
+    shown = [t for t in dict.fromkeys(tasks) if t in set(excluded)]
+    if not shown:
+        return ""
+    return ("Left out of every average (its scores cannot be compared): "
+            + "; ".join(f"{t}" + (f" ({why[t]})" if why and t in why else "") for t in shown) + ".")
 
 
 def _check_unique(models: Sequence[ModelScores]) -> None:
@@ -94,8 +114,17 @@ def _check_unique(models: Sequence[ModelScores]) -> None:
         seen[model.label] = model.source
 
 
+FOREIGN = "not cmteb-eval"  # the Source of a model whose files another tool (mteb) wrote
+
+
 def _sources(models: Sequence[ModelScores]) -> pd.Series:
-    return pd.Series({m.label: m.origin for m in models}, dtype="object")
+    def source(m: ModelScores) -> str:
+        foreign = [t.foreign for t in m.tasks.values()]
+        if m.origin != "run" or not any(foreign):
+            return m.origin
+        return FOREIGN if all(foreign) else f"run; {sum(foreign)} file(s) {FOREIGN}"
+
+    return pd.Series({m.label: source(m) for m in models}, dtype="object")
 
 
 def _with_card_rows(table: Leaderboard, card_key: str, columns: dict[str, str]) -> Leaderboard:
@@ -111,21 +140,26 @@ def _with_card_rows(table: Leaderboard, card_key: str, columns: dict[str, str]) 
     frame.index.name = "Model"
     sources = pd.concat([table.sources if table.sources is not None else pd.Series(dtype="object"),
                          pd.Series("model card", index=extra.index, dtype="object")])
-    return Leaderboard(table.key, table.title, frame, table.score_columns, table.info_columns, sources, table.note)
+    return Leaderboard(table.key, table.title, frame, table.score_columns, table.info_columns, sources, table.note,
+                       table.marks, table.counts)
 
 
 def cmteb_table(models: Sequence[ModelScores], task_types: dict[str, str], tasks: Sequence[str],
-                card_rows: bool = False) -> Leaderboard:
-    """The C-MTEB table over ``tasks`` (the ``cmteb`` benchmark); ``task_types`` maps task -> type."""
+                card_rows: bool = False, excluded: dict[str, str] | None = None) -> Leaderboard:
+    """The C-MTEB table over ``tasks`` (the ``cmteb`` benchmark); ``task_types`` maps task -> type;
+    ``excluded``: task -> why it is left out of every average."""
     _check_unique(models)
+    excluded = excluded or {}
     matrix = task_matrix(models, tasks)
     frame = pd.DataFrame(index=matrix.index)
+    counts: dict = {}
     frame["Embedding dimension"] = pd.Series({m.label: m.dimension for m in models}, dtype="float64")
-    frame["Avg"] = mean_over(matrix, tasks)
+    _fill_average(frame, "Avg", matrix, tasks, excluded, counts)
     for task_type in CMTEB_TYPES:
-        frame[task_type] = mean_over(matrix, [t for t in tasks if task_types.get(t) == task_type])
+        _fill_average(frame, task_type, matrix, [t for t in tasks if task_types.get(t) == task_type], excluded, counts)
     table = Leaderboard("cmteb", f"C-MTEB ({len(tasks)} tasks; Avg = mean over tasks)", frame,
-                  ["Avg", *CMTEB_TYPES], ["Embedding dimension"], _sources(models))
+                        ["Avg", *CMTEB_TYPES], ["Embedding dimension"], _sources(models),
+                        _left_out_note(excluded, tasks, excluded), counts=counts)
     if card_rows:
         table = _with_card_rows(table, "cmteb", {c: c for c in frame.columns})
     return table
@@ -169,35 +203,43 @@ def mteb_entry_matrix(models: Sequence[ModelScores], registry) -> tuple[pd.DataF
     return frame, types
 
 
-def mteb_table(models: Sequence[ModelScores], card_rows: bool = False, registry=None) -> Leaderboard:
+def mteb_table(models: Sequence[ModelScores], card_rows: bool = False, registry=None,
+               excluded: dict[str, str] | None = None) -> Leaderboard:
     """The card's MTEB table: Average (56) over the tasks of ``mteb-en``, then each type's average."""
     from ..tasks.registry import Registry
 
     _check_unique(models)
+    excluded = excluded or {}
     matrix, types = mteb_entry_matrix(models, registry if registry is not None else Registry.load())
     frame = pd.DataFrame(index=matrix.index)
+    counts: dict = {}
     frame["Dimension"] = pd.Series({m.label: m.dimension for m in models}, dtype="float64")
     frame["Sequence Length"] = pd.Series({m.label: m.max_length for m in models}, dtype="float64")
-    average = f"Average ({len(types)})"
-    frame[average] = mean_over(matrix, list(types))
+    overall = f"Average ({len(types)})"
+    _fill_average(frame, overall, matrix, list(types), excluded, counts)
     columns = []
     for task_type, title in MTEB_COLUMNS.items():
         tasks = [t for t, kind in types.items() if kind == task_type]
         columns.append(f"{title} ({len(tasks)})")
-        frame[columns[-1]] = mean_over(matrix, tasks)
+        _fill_average(frame, columns[-1], matrix, tasks, excluded, counts)
     table = Leaderboard("mteb", f"MTEB(eng, v1) ({len(types)} English tasks; Average = mean over tasks, "
                                 "CQADupstackRetrieval = mean of its 12 sub-forums)", frame,
-                        [average, *columns], ["Dimension", "Sequence Length"], _sources(models))
+                        [overall, *columns], ["Dimension", "Sequence Length"], _sources(models),
+                        _left_out_note(excluded, types, excluded), counts=counts)
     if card_rows:
         table = _with_card_rows(table, "mteb", {c: c for c in frame.columns})
     return table
 
 
-def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> Leaderboard:
+def reranking_table(models: Sequence[ModelScores], card_rows: bool = False,
+                    excluded: dict[str, str] | None = None) -> Leaderboard:
     _check_unique(models)
+    excluded = excluded or {}
     frame = task_matrix(models, RERANKING_TASKS)
-    frame["Avg"] = mean_over(frame, RERANKING_TASKS)
-    table = Leaderboard("reranking", "Reranking (MAP)", frame, [*RERANKING_TASKS, "Avg"], [], _sources(models))
+    counts: dict = {}
+    _fill_average(frame, "Avg", frame.copy(), RERANKING_TASKS, excluded, counts)
+    table = Leaderboard("reranking", "Reranking (MAP)", frame, [*RERANKING_TASKS, "Avg"], [], _sources(models),
+                        _left_out_note(excluded, RERANKING_TASKS, excluded), counts=counts)
     if card_rows:
         columns = {t: t for t in RERANKING_TASKS} | {"T2RerankingZh2En": "T2RerankingZh2En*",
                                                      "T2RerankingEn2Zh": "T2RerankingEn2Zh*", "Avg": "Avg"}
@@ -205,13 +247,21 @@ def reranking_table(models: Sequence[ModelScores], card_rows: bool = False) -> L
     return table
 
 
-def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[str]) -> Leaderboard:
-    """Every task of one type as a column, then their mean."""
+def type_table(models: Sequence[ModelScores], task_type: str, tasks: Sequence[str],
+               averages: dict[str, Sequence[str]] | None = None, excluded: dict[str, str] | None = None) -> Leaderboard:
+    """Every task of one type as a column, then the averages: ``averages`` maps a column title to the
+    tasks it averages (a benchmark's tasks of the type: "Avg C-MTEB (8)"); default one "Avg" over ``tasks``."""
     _check_unique(models)
+    excluded = excluded or {}
+    averages = averages or {"Avg": list(tasks)}
     frame = task_matrix(models, tasks)
-    frame["Avg"] = mean_over(frame, tasks)
-    return Leaderboard(f"type:{task_type}", f"{task_type} ({len(tasks)} task{'' if len(tasks) == 1 else 's'})", frame, [*tasks, "Avg"], [],
-                 _sources(models))
+    matrix = frame.copy()
+    counts: dict = {}
+    for column, over in averages.items():
+        _fill_average(frame, column, matrix, over, excluded, counts)
+    return Leaderboard(f"type:{task_type}", f"{task_type} ({len(tasks)} task{'' if len(tasks) == 1 else 's'})", frame,
+                       [*tasks, *averages], [], _sources(models), _left_out_note(excluded, tasks, excluded),
+                       counts=counts)
 
 
 # ------------------------------------------------------------------ rendering
@@ -221,8 +271,14 @@ MARK = "†"  # beside a score made under another protocol, main metric, dataset
 
 
 def _best(table: Leaderboard) -> dict[str, float]:
-    """The best (highest) value per score column, over rows that have one."""
-    return {c: table.frame[c].max() for c in table.score_columns if table.frame[c].notna().any()}
+    """The best (highest) value per score column, over rows that have one; a partial average (a count
+    shown) is no candidate: it is over other tasks."""
+    best = {}
+    for c in table.score_columns:
+        values = table.frame[c][[(row, c) not in table.counts for row in table.frame.index]]
+        if values.notna().any():
+            best[c] = values.max()
+    return best
 
 
 def _cells(table: Leaderboard, bold: tuple[str, str]) -> pd.DataFrame:
@@ -235,7 +291,14 @@ def _cells(table: Leaderboard, bold: tuple[str, str]) -> pd.DataFrame:
             shown[column] = values.map(lambda v: MISSING if pd.isna(v) else f"{int(v)}")
         else:
             shown[column] = values.map(lambda v, c=column: MISSING if pd.isna(v) else (
-                f"{bold[0]}{v:.2f}{bold[1]}" if c in best and math.isclose(v, best[c], abs_tol=1e-9) else f"{v:.2f}"))
+                f"{bold[0]}{v:.2f}{bold[1]}" if c in best and len(values.dropna()) > 1
+                and math.isclose(v, best[c], abs_tol=1e-9) else f"{v:.2f}"))
+            for row in table.frame.index:  # a partial average is never bold (it is over other tasks)
+                if (row, column) in table.counts and shown.at[row, column].startswith(bold[0]) and bold[0]:
+                    shown.at[row, column] = f"{table.frame.at[row, column]:.2f}"
+            for row in table.frame.index:  # a partial average: its count
+                if (row, column) in table.counts:
+                    shown.at[row, column] += table.counts[(row, column)].count
             for row in table.frame.index:  # a score not comparable with the column's first: marked
                 if (row, column) in table.marks and shown.at[row, column] != MISSING:
                     shown.at[row, column] += MARK

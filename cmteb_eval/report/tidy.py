@@ -24,7 +24,7 @@ def tidy_frame(models: Sequence[ModelScores], tasks: Sequence[str] | None = None
             for split, score in entry.splits.items():
                 rows.append({"model": model.label, "task": task, "task_type": entry.task_type or "",
                              "split": split, "metric": entry.metric or "main_score", "score": round(score, 6),
-                             "table_split": split == entry.split, "origin": entry.origin,
+                             "table_split": split == entry.split, "origin": "not cmteb-eval" if entry.foreign else entry.origin,
                              "source": entry.source})
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -103,6 +103,19 @@ def package_versions() -> dict[str, str | None]:
 
 
 @lru_cache(maxsize=1)
+def machine_record() -> dict[str, Any]:
+    """Which machine a run's timings come from: an id (a hash, not the host name) that is the same for
+    every run on one machine, and what the machine is. Speed reports compare runs of one machine only."""
+    import hashlib
+    import platform
+
+    what = {"system": platform.system(), "machine": platform.machine(), "processor": platform.processor() or None,
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+    key = "|".join(str(v) for v in (platform.node(), what["system"], what["machine"], what["cpus"]))
+    return {"id": hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], **what}
+
+
+@lru_cache(maxsize=1)
 def project_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
@@ -146,9 +159,72 @@ def result_payload(spec: TaskSpec, splits: dict[str, SplitResult], model_info: d
             "model": model_info,
             "versions": package_versions(),
             "project_commit": project_commit(),
+            "machine": machine_record(),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     }
+
+
+RUN_SETTINGS = "run_settings.jsonl"
+ENCODE_OPTIONS = ("pooling", "normalize", "max_length", "dtype", "device", "batch_size", "max_batch_tokens", "backend",
+                  "query_instruction", "prompts", "truncate_dim")
+
+
+def write_run_settings(folder: Path, task_name: str, splits: dict[str, SplitResult], model_info: dict[str, Any]) -> Path:
+    """``folder/run_settings.jsonl`` as mteb writes it beside its results (``mteb/cache/result_cache.py``):
+    one row per task with its ``splits``, ``subsets``, the library ``version``s and the ``encode_kwargs``
+    (here the model's encode options); a task run again replaces its row (mteb keys rows by task,
+    split and subset, the last run winning)."""
+    path = folder / RUN_SETTINGS
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a damaged line is dropped, as mteb's reader skips it
+            if isinstance(row, dict) and row.get("task") != task_name:
+                rows.append(row)
+    rows.append({"task": task_name, "splits": sorted(splits),
+                 "version": {k: v for k, v in package_versions().items() if v},
+                 "encode_kwargs": {k: model_info[k] for k in ENCODE_OPTIONS if model_info.get(k) is not None},
+                 "subsets": sorted({r.hf_subset for r in splits.values()}),
+                 "harness": "cmteb-eval", "machine": machine_record()})
+    text = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def save_predictions(folder: str | Path, spec: TaskSpec, splits: dict[str, SplitResult], model_name: str,
+                     model_info: dict[str, Any]) -> str:
+    """``folder/<mteb task name>_predictions.json`` as mteb's ``prediction_folder`` holds it
+    (``AbsTask._save_task_predictions``): ``{"mteb_model_meta": {model_name, revision}, subset: {split:
+    predictions}}``; for Retrieval and Reranking the ranked results ``{query_id: {doc_id: score}}``.
+    Other types save none yet: the line says so."""
+    kept = {split: r for split, r in splits.items() if r.predictions is not None}
+    if not kept:
+        return f"none saved ({spec.type} tasks save no predictions yet)"
+    path = Path(folder) / f"{file_task_name(spec)}_predictions.json"
+    payload: dict[str, Any] = {"mteb_model_meta": {"model_name": model_name,
+                                                   "revision": model_info.get("commit") or model_info.get("revision")}}
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+            payload = previous if isinstance(previous, dict) else payload
+        except ValueError:
+            pass  # a damaged file is replaced
+    for split, result in kept.items():
+        payload.setdefault(result.hf_subset, {})[split] = result.predictions
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, payload)
+    except OSError as exc:
+        raise ResultWriteError(f"Cannot write the predictions {path}: {exc.strerror or exc}.",
+                               "Pass a writable --save-predictions folder; results written before this one are kept.") \
+            from None
+    return str(path)
 
 
 def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict[str, SplitResult],
@@ -176,6 +252,7 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
         payload["harness"]["timing"] = timing
     write_json_atomic(path, integrity.seal(payload))
     write_model_meta(folder, model_name, model_info, spec, write_json_atomic)
+    write_run_settings(folder, name, splits, model_info)
     if reference is None and items_path.is_file():  # the items of the result just replaced
         try:
             items_path.unlink()

@@ -26,7 +26,7 @@ from ..models.progress import METER, duration
 from ..models.encoders.precision import Fp32Fallback, can_retry
 from ..results.naming import model_folder, result_file
 from ..results.owner import check_owner, model_identity
-from ..results.write import ResultWriteError, write_result
+from ..results.write import ResultWriteError, save_predictions, write_result
 from ..tasks.card import TaskSpec
 from ..tasks.types import TYPES
 from . import resume
@@ -162,6 +162,8 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
                 outcome.main_scores = previous.main_scores()
                 outcome.splits = previous.splits(outcome.path, outcome.config["protocol"])
                 log(f"    already done with this configuration, kept: {outcome.path}")
+                if options.save_predictions:
+                    log("    predictions: not saved for a kept result (rerun with --overwrite to save them)")
             else:
                 outcome.splits, info = _evaluate(spec, models, data_dirs, options, fallback, outcome.info, log)
                 outcome.elapsed = time.perf_counter() - started
@@ -172,6 +174,9 @@ def run_tasks(model: Any, model_name: str, specs: Sequence[TaskSpec], data_dirs:
                 if output_dir is not None and write:
                     outcome.path = write_result(output_dir, model_name, spec, outcome.splits, outcome.info,
                                                 outcome.elapsed, outcome.config, outcome.timing)
+                    if options.save_predictions:
+                        log(f"    predictions: "
+                            f"{save_predictions(options.save_predictions, spec, outcome.splits, model_name, outcome.info)}")
                     shown = ", ".join(f"{split} {100 * s:.2f}" for split, s in outcome.main_scores.items())
                     log(f"    {spec.main_metric}: {shown}  ({timing_line(outcome.timing)}) -> {outcome.path}")
         except ResultWriteError as exc:  # a full disk fails every later task too: stop here

@@ -14,6 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import significance as sig
+from ..averages import average
 from ..scores import ModelScores, TaskScore, incomparable
 
 
@@ -26,6 +27,7 @@ class Comparison:
     only_baseline: list[str] = field(default_factory=list)
     only_candidate: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)  # task -> why it is not in the tables
+    excluded: dict[str, str] = field(default_factory=dict)  # task -> why it is in the table but in no average
     tests: dict[str, sig.TestResult] = field(default_factory=dict)
     method: str = "bootstrap"
     alpha: float = 0.05
@@ -54,7 +56,7 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
             method: str = "bootstrap", n_resamples: int = sig.DEFAULT_RESAMPLES, seed: int = sig.DEFAULT_SEED,
             alpha: float = 0.05, correction: str = "holm") -> Comparison:
     names = list(tasks) if tasks else [t for t in baseline.tasks if t in candidate.tasks]
-    rows, tests = [], {}
+    rows, tests, excluded = [], {}, {}
     for task in names:
         a, b = baseline.tasks.get(task), candidate.tasks.get(task)
         if a is None or b is None:
@@ -64,7 +66,8 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
                "CI low": math.nan, "CI high": math.nan, "p": math.nan, "Note": ""}
         problem = _why_incomparable(a, b)
         if problem:
-            row["Note"] = f"not tested: {problem}"
+            row["Note"] = f"not tested: {problem}; in no average"
+            excluded[task] = problem
         else:
             items_a, why_a = _items_for(a)
             items_b, why_b = _items_for(b)
@@ -95,7 +98,7 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
         frame.loc[tested, "p (Holm)"] = list(adjusted)
     decisive = "p (Holm)" if correction == "holm" else "p"
     frame["Significant"] = frame[decisive].map(lambda p: "" if pd.isna(p) else ("yes" if p < alpha else "no"))
-    groups = _groups(frame, tests, alpha)
+    groups = _groups(frame, tests, alpha, excluded)
     only_baseline = [t for t in (names if tasks else baseline.tasks) if t in baseline.tasks and t not in candidate.tasks]
     only_candidate = [t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)]
     left_out = {t: "the candidate has no result" for t in only_baseline}
@@ -103,26 +106,34 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
     left_out.update({t: "neither side has a result" for t in names if t not in baseline.tasks
                      and t not in candidate.tasks})
     return Comparison(baseline, candidate, frame, groups, only_baseline=only_baseline, only_candidate=only_candidate,
-                      left_out=left_out,
+                      left_out=left_out, excluded=excluded,
                       tests=tests, method=method, alpha=alpha, correction=correction)
 
 
-def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float) -> pd.DataFrame:
+def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float,
+            excluded: dict[str, str]) -> pd.DataFrame:
+    """Per type, then over all tasks: the means (``averages.average``) over the tasks both sides have,
+    leaving out those whose scores cannot be compared (``excluded``, named in the note)."""
     rows = []
     groups = [(t, frame[frame["Type"] == t]) for t in dict.fromkeys(frame["Type"])] + [("All tasks", frame)]
     for name, part in groups:
+        left_out = [t for t in part["Task"] if t in excluded]
+        part = part[~part["Task"].isin(left_out)]
         if part.empty:
             continue
-        row = {"Group": name, "Tasks": len(part), "Baseline": part["Baseline"].mean(),
-               "Candidate": part["Candidate"].mean(), "Delta": part["Delta"].mean(),
-               "CI low": math.nan, "CI high": math.nan, "p": math.nan, "Significant": "", "Note": ""}
+        tasks = list(part["Task"])
+        means = {column: average(dict(zip(tasks, part[column])), tasks).value
+                 for column in ("Baseline", "Candidate", "Delta")}
+        row = {"Group": name, "Tasks": len(part), **means,
+               "CI low": math.nan, "CI high": math.nan, "p": math.nan, "Significant": "",
+               "Note": f"left out: {', '.join(left_out)} (cannot be compared); " if left_out else ""}
         missing = [t for t in part["Task"] if t not in tests]
         if missing:
-            row["Note"] = f"not tested: {len(missing)} of {len(part)} task(s) without a paired test"
+            row["Note"] += f"not tested: {len(missing)} of {len(part)} task(s) without a paired test"
         else:
             delta, low, high, p = sig.mean_of_tests([tests[t] for t in part["Task"]])
             row.update({"CI low": low, "CI high": high, "p": p, "Significant": "yes" if p < alpha else "no",
-                        "Note": "mean over tasks"})
+                        "Note": row["Note"] + "mean over tasks"})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -169,6 +180,9 @@ def report(comparison: Comparison) -> str:
     lines.append(frame_to_markdown(tasks) if len(tasks) else "(no task in common)")
     if len(groups):
         lines += ["", frame_to_markdown(groups)]
+    if c.excluded:
+        lines += ["", f"Left out of every average ({len(c.excluded)} task(s), shown above; their scores cannot be "
+                  "compared): " + "; ".join(f"{task} ({why})" for task, why in c.excluded.items())]
     if c.left_out:
         lines += ["", f"Left out ({len(c.left_out)} task(s), not in the tables or averages): "
                   + "; ".join(f"{task} ({why})" for task, why in c.left_out.items())]

@@ -45,18 +45,39 @@ class Reproduction:
             shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
         shown["Delta"] = shown["Delta"].map(lambda v: "-" if pd.isna(v) else f"{v:+.2f}")
         versions = sorted({v for v in self.frame["Our harness"] if v})
+        matched = (self.frame["Verdict"] == "reproduced").sum()
+        if self.foreign:  # files cmteb-eval did not write: nothing of ours was run
+            shown = shown.rename(columns={"Ours": "File", "Our protocol": "File's protocol"})
+            shown["Verdict"] = shown["Verdict"].replace({"reproduced": "matches", "DIFFERENT": "differs"})
+            lines = [f"## Published files checked against published numbers: {self.ours.name} ({self.ours.source})",
+                     "", "These result files were not written by cmteb-eval (no harness block): this is no "
+                     "reproduction, only a check that the files agree with the published scores.", "",
+                     f"Published: {self.published.source}. Tolerance: ±{self.tolerance:.2f} points.", "",
+                     frame_to_markdown(shown), ""]
+            if versions:
+                lines.append("Written by: " + "; ".join(versions))
+            lines.append(f"{matched} of {len(self.checked)} task split(s) with a published score match it within "
+                         f"±{self.tolerance:.2f} (files not made by cmteb-eval).")
+            return "\n".join(lines)
         lines = [f"## Reproduction: {self.ours.name} ({self.ours.source})", "",
                  f"Published: {self.published.source}. Tolerance: ±{self.tolerance:.2f} points.", "",
                  frame_to_markdown(shown), ""]
         if versions:
             lines.append("Our harness: " + "; ".join(versions))
-        lines.append(f"{(self.frame['Verdict'] == 'reproduced').sum()} of {len(self.checked)} task split(s) with a "
+        lines.append(f"{matched} of {len(self.checked)} task split(s) with a "
                      f"published score reproduced within ±{self.tolerance:.2f}.")
         return "\n".join(lines)
+
+    @property
+    def foreign(self) -> bool:
+        """Every result compared was written by another tool (mteb): a check of files, not a reproduction."""
+        return bool(self.ours.tasks) and all(t.foreign for t in self.ours.tasks.values())
 
 
 def _our_harness(entry) -> str:
     v = entry.versions
+    if entry.foreign:
+        return str(v.get("harness") or "another tool")
     parts = [f"{v.get('harness', 'cmteb-eval')} {v.get('cmteb-eval') or ''}".strip()]
     if v.get("mteb"):
         parts.append(f"mteb {v['mteb']} installed")

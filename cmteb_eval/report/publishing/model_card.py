@@ -3,7 +3,7 @@
 The ``model-index`` block is the one the BGE model cards carry (mteb 1.x's ``create_meta``, which
 the Hub renders as "map on MTEB CMedQAv1 test set 81.272"): one result per task, split and subset,
 ``task.type`` = the mteb task type, ``dataset.type`` = the hub id, ``dataset.name`` = ``MTEB <mteb
-name>`` (`` (<subset>)`` for a language subset), ``config`` = the subset, ``split``, ``revision`` =
+name>`` for an MTEB task, else the card's name (the demo's), (`` (<subset>)`` for a language subset), ``config`` = the subset, ``split``, ``revision`` =
 the dataset revision the file records ("None" when it records none), and every metric of the split
 x100 (thresholds are no metrics: left out; ``main_score`` as the file holds it, mteb's main metric, as
 newer mteb cards list it). It is built with ``huggingface_hub``'s ``EvalResult``/``ModelCardData``,
@@ -17,10 +17,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from ..results.read import read_result
-from ..tasks.aliases import mteb_name
-from .scores import ModelScores, task_types
+from ...errors import UserError
+from ...results.read import read_result
+from ...tasks.aliases import mteb_name
+from ..scores import ModelScores, task_types
 
 _NOT_METRICS = {"hf_subset", "languages", "evaluation_time", "mteb_version"}
 
@@ -30,6 +30,15 @@ def _entry(payload: dict[str, Any], split: str, subset: str | None) -> dict[str,
         if isinstance(entry, dict) and (subset is None or entry.get("hf_subset", "default") == subset):
             return entry
     return None
+
+
+def _is_mteb_task(spec, registry, foreign: bool) -> bool:
+    """A card of an MTEB task: a file mteb wrote, or a card of a built-in benchmark other than the demo."""
+    if foreign:
+        return True
+    if registry is None:
+        return spec.dataset.local_dir is None
+    return any(spec.name in bench.tasks for key, bench in registry.benchmarks.items() if key != "demo")
 
 
 def eval_results(model: ModelScores, registry=None) -> list:
@@ -46,8 +55,11 @@ def eval_results(model: ModelScores, registry=None) -> list:
         harness = payload.get("harness") if isinstance(payload.get("harness"), dict) else {}
         hub_id = (harness.get("dataset") or {}).get("hub_id") or (spec.dataset.hub_id if spec else None)
         subset = score.subset or "default"
-        name = f"MTEB {mteb_name(spec) if spec else payload.get('task_name', task)}" + \
-            ("" if subset == "default" else f" ({subset})")
+        if spec is None or _is_mteb_task(spec, registry, score.foreign):
+            name = f"MTEB {mteb_name(spec) if spec else payload.get('task_name', task)}"
+        else:  # a demo or user task is no MTEB task: named as it is
+            name = spec.name
+        name += "" if subset == "default" else f" ({subset})"
         for split in score.splits:
             entry = _entry(payload, split, score.subset)
             if entry is None:
@@ -87,4 +99,6 @@ def write_card(path: str | Path, text: str) -> None:
         old = metadata_load(path) or {}
         metadata_save(path, {**old, **new, "tags": sorted(set(old.get("tags") or []) | {"mteb"})})
     else:
-        path.write_text(text, encoding="utf-8")
+        from ..outputs import write_text
+
+        write_text(path, text)  # its folder made; a folder or full disk named, never a traceback
