@@ -33,7 +33,7 @@ from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st
 from .models.pair import ModelPair
 from .results.naming import model_folder, result_file, safe_name
 from .results.owner import check_owner, model_identity
-from .results.write import write_result
+from .results.write import copy_result, write_result
 from .run import resume
 from .run.config import model_info, run_config
 from .run.runner import evaluate_task
@@ -88,12 +88,14 @@ class Results:
 
     def save(self, output_dir: str | Path) -> list[Path]:
         """Write the result files ``cmteb-eval run`` writes (``<dir>/<model>/<revision>/<Task>.json``,
-        model_meta.json and the per-item files)."""
+        model_meta.json and the per-item files); a result reused from a file is saved as that file
+        (with its per-item file, timing and provenance), never rewritten from its scores."""
         output_dir = Path(output_dir)
         if self.tasks:
             folder = model_folder(output_dir, self.model_name, self.tasks[0].info)
             check_owner(folder, model_identity(self.tasks[0].info), self.model_name)
-        return [write_result(output_dir, self.model_name, t.spec, t.splits, t.info, t.elapsed, t.config)
+        return [copy_result(t.path, output_dir, self.model_name, t.spec, t.info) if t.reused and t.path
+                else write_result(output_dir, self.model_name, t.spec, t.splits, t.info, t.elapsed, t.config)
                 for t in self.tasks]
 
 
@@ -138,8 +140,7 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
 def _in_memory_embedder(model: Any, model_name: str | None, identity: str | None, load: dict[str, Any]):
     if hasattr(model, "describe") and hasattr(model, "encode"):  # one of our embedders
         return model
-    name = model_name or f"in-memory-{type(model).__name__}"
-    return adapt_embedder(model, name, identity, load.get("batch_size"), load.get("use_instruction", True))
+    return adapt_embedder(model, model_name, identity, load.get("batch_size"), load.get("use_instruction", True))
 
 
 def _in_memory_reranker(reranker: Any, identity: str | None, load: dict[str, Any]):
@@ -148,8 +149,24 @@ def _in_memory_reranker(reranker: Any, identity: str | None, load: dict[str, Any
     if not is_st_cross_encoder(reranker):
         raise UserError(f"reranker= takes a sentence-transformers CrossEncoder, one of our rerankers, or a folder or "
                         f"hub id; got {type(reranker).__name__}.", "Pass a CrossEncoder.")
-    return cross_encoder_from(reranker, f"in-memory-{type(reranker).__name__}", identity,
+    return cross_encoder_from(reranker, None, identity,
                               load.get("batch_size") or 32, load.get("sigmoid", False))
+
+
+def _as_list(value: Any, parameter: str) -> list:
+    """One path given as a string is a list of one; anything else not a list of paths is refused by name."""
+    if isinstance(value, (str, Path)):
+        return [value]
+    if value is None:
+        return []
+    try:
+        items = list(value)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, (str, Path)) for item in items):
+        raise UserError(f"evaluate()'s {parameter} takes a path or a list of paths; got {type(value).__name__}.",
+                        f"Pass {parameter}=['path', ...].")
+    return items
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),
@@ -166,6 +183,7 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
                         f"Accepted: {', '.join(RUN_OPTIONS + LOAD_OPTIONS)}.")
     if isinstance(tasks, str) or not tasks:
         raise UserError("evaluate() needs a list of task or benchmark names.", "Pass tasks=['STSB', ...].")
+    task_files, data_dirs = _as_list(task_files, "task_files"), _as_list(data_dirs, "data_dirs")
     log = log or (lambda line: None)
     options = RunOptions(**{k: v for k, v in run_options.items() if k in RUN_OPTIONS})
     load = {k: v for k, v in run_options.items() if k in LOAD_OPTIONS}

@@ -1,4 +1,5 @@
 """Models handed to us as Python objects (``in_memory.py``: SentenceTransformer, CrossEncoder,
-mteb encoders, anything with ``encode``) and our embedders handed to mteb (``mteb_bridge.py``).
+mteb encoders, anything with ``encode``; ``memory_identity.py``: their identity, the weights and
+settings of every module, computed per call) and our embedders handed to mteb (``mteb_bridge.py``).
 May import every other models sub-package.
 """

@@ -93,6 +93,7 @@ class CrossEncoderReranker:
         self.model_id, self.revision, self.folder = name, None, None
         self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
         self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
+        self.in_memory = in_memory or "object"  # a name, not a path: results/owner.py compares the identity
         self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
         self.device = str(parameter.device) if parameter is not None else "cpu"
         self.dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else "float32"
@@ -124,6 +125,7 @@ class CrossEncoderReranker:
             "device": self.device,
             "batch_size": self.batch_size,
             "trust_remote_code": self.trust_remote_code,
+            **({"in_memory": self.in_memory} if getattr(self, "in_memory", None) else {}),
         }
 
     def _score_unique(self, pairs: list[tuple[str, str]]) -> np.ndarray:
