@@ -10,8 +10,13 @@ reranker), an mteb encoder, one of our loaded models, a model folder or hub id, 
 the model's results (retrieve, then rerank). Task names may be ours or mteb's, benchmark names too
 (``tasks/selection.py``, through ``tasks/aliases.py``).
 
-Never a stale result: each call identifies the model anew by a SHA-256 of its weights in memory
-(or by ``identity=``, which the caller must change when the weights change). With ``output_dir``,
+Never a stale result: each call identifies the model anew by a SHA-256 of its weights and the
+settings of every module in memory (``models/adapters/memory_identity.py``), or by ``identity=``,
+which the caller must change when the model changes; a model given no name is named by its class and
+a short identity (``in-memory-SentenceTransformer-1a2b3c4d``), and a name another identity already
+owns in ``output_dir`` is refused. A SentenceTransformer still equal to the folder it was loaded
+from is evaluated as that folder (as ``cmteb-eval run --model FOLDER``), so it resumes the CLI's
+results. With ``output_dir``,
 results are written as ``cmteb-eval run`` writes them, and a task already done with the same
 configuration (model identity included) is kept, not recomputed; a model with no identity (no
 weights we can read, no ``identity=``) is always recomputed. With ``cache_dir=`` the embedding
@@ -30,6 +35,7 @@ from typing import Any, Callable, Sequence
 from .errors import UserError
 from .evaluators.base import RunOptions, SplitResult
 from .models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
+from .models.adapters.memory_identity import folder_equal_to
 from .models.pair import ModelPair
 from .results.naming import model_folder, result_file, safe_name
 from .results.owner import check_owner, model_identity
@@ -37,7 +43,7 @@ from .results.write import copy_result, write_result
 from .run import resume
 from .run.config import model_info, run_config
 from .run.runner import evaluate_task
-from .run.setup import ModelRequest, load_models
+from .run.setup import DEFAULT_MODEL_NAME, ModelRequest, is_packaged, load_models
 from .tasks.selection import select_by_any_name
 from .tasks.card import TaskSpec
 from .tasks.registry import Registry
@@ -110,6 +116,10 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
     if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
         model, reranker, reranker_identity = None, model, identity
+    folder = folder_equal_to(model) if model is not None and not isinstance(model, (str, Path)) else None
+    if folder is not None:  # the folder's model, unchanged: evaluated (and named) as `cmteb-eval run --model` does
+        log(f"The model in memory equals the folder it was loaded from ({folder}): evaluated as that folder.")
+        model, model_name = str(folder), model_name or (DEFAULT_MODEL_NAME if is_packaged(folder) else None)
     model_path = str(model) if isinstance(model, (str, Path)) else None
     reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None
     embedder = scorer = None

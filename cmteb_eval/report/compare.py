@@ -54,7 +54,7 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
             method: str = "bootstrap", n_resamples: int = sig.DEFAULT_RESAMPLES, seed: int = sig.DEFAULT_SEED,
             alpha: float = 0.05, correction: str = "holm") -> Comparison:
     names = list(tasks) if tasks else [t for t in baseline.tasks if t in candidate.tasks]
-    rows, tests = [], {}
+    rows, tests, unequal = [], {}, set()
     for task in names:
         a, b = baseline.tasks.get(task), candidate.tasks.get(task)
         if a is None or b is None:
@@ -65,6 +65,7 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
         problem = _why_incomparable(a, b)
         if problem:
             row["Note"] = f"not tested: {problem}"
+            unequal.add(task)
         else:
             items_a, why_a = _items_for(a)
             items_b, why_b = _items_for(b)
@@ -95,11 +96,15 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
         frame.loc[tested, "p (Holm)"] = list(adjusted)
     decisive = "p (Holm)" if correction == "holm" else "p"
     frame["Significant"] = frame[decisive].map(lambda p: "" if pd.isna(p) else ("yes" if p < alpha else "no"))
-    groups = _groups(frame, tests, alpha)
+    groups = _groups(frame, tests, alpha, unequal)
     only_baseline = [t for t in (names if tasks else baseline.tasks) if t in baseline.tasks and t not in candidate.tasks]
     only_candidate = [t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)]
-    left_out = {t: "the candidate has no result" for t in only_baseline}
-    left_out.update({t: "the baseline has no result" for t in only_candidate})
+    def no_result(side: ModelScores, who: str, task: str) -> str:
+        partial = side.partial.get(task)
+        return f"the {who} has no {partial.split!r} score (missing or NaN)" if partial else f"the {who} has no result"
+
+    left_out = {t: no_result(candidate, "candidate", t) for t in only_baseline}
+    left_out.update({t: no_result(baseline, "baseline", t) for t in only_candidate})
     left_out.update({t: "neither side has a result" for t in names if t not in baseline.tasks
                      and t not in candidate.tasks})
     return Comparison(baseline, candidate, frame, groups, only_baseline=only_baseline, only_candidate=only_candidate,
@@ -107,11 +112,20 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
                       tests=tests, method=method, alpha=alpha, correction=correction)
 
 
-def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float) -> pd.DataFrame:
+def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float,
+            incomparable_tasks: set[str] = frozenset()) -> pd.DataFrame:
+    """One row per task type, then "All tasks": the means over the pairs that can be compared (a pair of
+    different splits, revisions, metrics or protocols is left out, and the row says so)."""
     rows = []
     groups = [(t, frame[frame["Type"] == t]) for t in dict.fromkeys(frame["Type"])] + [("All tasks", frame)]
-    for name, part in groups:
+    for name, whole in groups:
+        part = whole[~whole["Task"].isin(incomparable_tasks)]
+        excluded = len(whole) - len(part)
         if part.empty:
+            if excluded:
+                rows.append({"Group": name, "Tasks": 0, "Baseline": math.nan, "Candidate": math.nan,
+                             "Delta": math.nan, "CI low": math.nan, "CI high": math.nan, "p": math.nan,
+                             "Significant": "", "Note": f"{excluded} incomparable task(s) left out of the averages"})
             continue
         row = {"Group": name, "Tasks": len(part), "Baseline": part["Baseline"].mean(),
                "Candidate": part["Candidate"].mean(), "Delta": part["Delta"].mean(),
@@ -123,6 +137,8 @@ def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float)
             delta, low, high, p = sig.mean_of_tests([tests[t] for t in part["Task"]])
             row.update({"CI low": low, "CI high": high, "p": p, "Significant": "yes" if p < alpha else "no",
                         "Note": "mean over tasks"})
+        if excluded:
+            row["Note"] += f"; {excluded} incomparable task(s) left out of the averages"
         rows.append(row)
     return pd.DataFrame(rows)
 

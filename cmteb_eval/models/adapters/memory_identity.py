@@ -162,3 +162,40 @@ def default_name(obj: Any, identity: str | None) -> str:
     (``in-memory-SentenceTransformer-1a2b3c4d``), so two different models never share a default name."""
     base = f"in-memory-{type(obj).__name__}"
     return f"{base}-{identity[:8]}" if identity else base
+
+
+def loaded_from(model: Any):
+    """The sentence-transformers folder a SentenceTransformer in memory was loaded from (its
+    Transformer's ``name_or_path``, or the folder above an old ``0_Transformer/``), None when none."""
+    from pathlib import Path
+
+    if not any(c.__name__ == "SentenceTransformer" for c in type(model).__mro__):
+        return None
+    try:
+        first = model[0]
+        auto = getattr(first, "auto_model", None) or getattr(first, "model", None)
+        origin = Path(str(auto.config._name_or_path))
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+    for folder in (origin, origin.parent):
+        if folder.is_dir() and (folder / "modules.json").is_file():
+            return folder.resolve()
+    return None
+
+
+def folder_equal_to(model: Any):
+    """The folder a SentenceTransformer in memory was loaded from, when it is still that folder's model:
+    the same identity (weights and every module's settings) as the folder loaded afresh. Such a model is
+    the folder's model, evaluated and named as ``cmteb-eval run --model FOLDER`` evaluates it, so it
+    resumes the CLI's results; changed in any way, it is a model of its own (None)."""
+    folder = loaded_from(model)
+    if folder is None:
+        return None
+    mine = memory_identity(model)
+    if mine is None:
+        return None
+    try:
+        fresh = type(model)(str(folder), device="cpu")
+    except Exception:  # noqa: BLE001  (a folder that no longer loads: the model is only in memory)
+        return None
+    return folder if memory_identity(fresh) == mine else None
