@@ -173,8 +173,7 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
                         str(folder), notes=list(notes or []))
     nan_metrics: list[str] = []
     for path, data, dropped in raw:
-        all_nan = any("main_score is NaN" in note for note in dropped)
-        entries = task_scores_from_result(data, path, registry, empty_ok=all_nan)
+        entries = task_scores_from_result(data, path, registry, empty_ok=bool(dropped))  # emptied by NaN
         if not entries:
             model.notes.append(f"{path.name}: no split has a finite main score (NaN), left out")
         for entry in entries:
