@@ -127,7 +127,7 @@ def test_a_legacy_file_whose_only_split_is_nan_is_left_out_with_a_note(tmp_path,
         "validation": {"cos_sim": {"spearman": math.nan, "pearson": math.nan}, "evaluation_time": 1.0}}))
     code, out, err = cli(capsys, "table", tmp_path, "--table", "STS")
     assert code == 0, err
-    assert "AFQMC.json: no split has a finite main score (NaN), left out" in err
+    assert "AFQMC.json: no split has a finite main score (missing or NaN), left out" in err
     assert stsb_cell(out) == "37.80"
 
 

@@ -173,9 +173,10 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
                         str(folder), notes=list(notes or []))
     nan_metrics: list[str] = []
     for path, data, dropped in raw:
-        entries = task_scores_from_result(data, path, registry, empty_ok=bool(dropped))  # emptied by NaN
+        foreign = integrity.provenance(data)[0] == "foreign"  # emptied by NaN, or a split removed by hand
+        entries = task_scores_from_result(data, path, registry, empty_ok=bool(dropped) or foreign)
         if not entries:
-            model.notes.append(f"{path.name}: no split has a finite main score (NaN), left out")
+            model.notes.append(f"{path.name}: no split has a finite main score (missing or NaN), left out")
         for entry in entries:
             if math.isnan(entry.score):  # the table split is missing or NaN: "-", never another split's number
                 model.partial.setdefault(entry.task, entry)
