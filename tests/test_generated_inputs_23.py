@@ -322,3 +322,27 @@ def _reports(command: str, damage) -> None:
 
 test_reports_after_split_damage, test_reports_after_split_damage_wide = both(
     fast=8, wide=120, command=st.sampled_from(["table", "card", "compare", "plot delta"]), damage=damages)(_reports)
+
+
+# ------------------------------------------------------------------ the issue's rows as fixed examples
+
+
+@pytest.mark.parametrize("changes_made", [[("pooling", "cls")], [("activation", "Identity")],
+                                          [("include_prompt", False)], [("pooling", "max"), ("max length", 8)]],
+                         ids=lambda c: "+".join(k for k, _ in c))
+def test_in_memory_changes_of_the_issue(changes_made):
+    _in_memory(changes_made)
+
+
+@pytest.mark.parametrize("case", [(2, None, None, None), (2, None, "exp", "exp"), (1, ("pooling", "cls"), "exp", "exp"),
+                                  (1, None, "exp", "exp"), (1, ("pooling", "mean"), None, None)])
+def test_same_name_models_of_the_issue(case):
+    _same_name(*case)
+
+
+@pytest.mark.parametrize("command, damage", [
+    ("table", [("STSB", "remove", 0)]), ("card", [("STSB", "nan", 0)]), ("compare", [("STSB", "remove", 0)]),
+    ("plot delta", [("STSB", "nan", 0)]), ("table", [("AFQMC", "nan", 1)]), ("compare", [("T2Reranking", "nan", 0)]),
+])
+def test_reports_of_the_issue(command, damage):
+    _reports(command, damage)

@@ -61,7 +61,8 @@ def stsb_cell(markdown: str) -> str:
     raise AssertionError("no STSB column:\n" + markdown)
 
 
-VALIDATION = f"{100 * json.loads((REPO / REVISION / 'STSB.json').read_text())['scores']['validation'][0]['main_score']:.2f}"
+_STSB = json.loads((REPO / REVISION / "STSB.json").read_text())
+VALIDATION = f"{100 * _STSB['scores']['validation'][0]['main_score']:.2f}"  # 46.30, never shown for test
 
 
 @pytest.mark.parametrize("damage", [without_test, nan_test], ids=["missing", "NaN"])
