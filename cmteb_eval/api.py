@@ -116,7 +116,7 @@ def _models(model: Any, reranker: Any, model_name: str | None, identity: str | N
     is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
     if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
         model, reranker, reranker_identity = None, model, identity
-    folder = folder_equal_to(model) if model is not None and not isinstance(model, (str, Path)) else None
+    folder = folder_equal_to(model) if identity is None and not isinstance(model, (str, Path, type(None))) else None
     if folder is not None:  # the folder's model, unchanged: evaluated (and named) as `cmteb-eval run --model` does
         log(f"The model in memory equals the folder it was loaded from ({folder}): evaluated as that folder.")
         model, model_name = str(folder), model_name or (DEFAULT_MODEL_NAME if is_packaged(folder) else None)

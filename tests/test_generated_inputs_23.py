@@ -138,7 +138,12 @@ def _in_memory(changes_made) -> None:
         for change in changes_made:
             mutate(model, change)
         again, refused = guarded(lambda: cmteb_eval.evaluate(model, tasks=DEMO, output_dir=out, cache_dir=cache))
-        expected = score(cmteb_eval.evaluate(model, tasks=DEMO))  # the oracle: the model as it is now
+        oracle, undefined = guarded(lambda: cmteb_eval.evaluate(model, tasks=DEMO))  # the model as it is now
+        if undefined is not None:  # a score the model as it is now does not have (every pair alike): refused
+            if refused is None:
+                defect("stale", f"{changes_made}: {score(again)} kept where a fresh call refuses: {undefined}")
+            return
+        expected = score(oracle)
         if refused is not None:
             return
         if score(again) != expected:
@@ -179,7 +184,8 @@ def _same_name(seed_b: int, change, name_a, name_b) -> None:
             return
         if must_refuse:
             defect("lost", f"{name_b!r} owned by another model, not refused")
-        if score(second) != score(cmteb_eval.evaluate(b, tasks=DEMO)):
+        own, _ = guarded(lambda: cmteb_eval.evaluate(b, tasks=DEMO))
+        if own is None or score(second) != score(own):
             defect("silent-wrong", f"the second model's score {score(second)} is not its own")
         if not same_model:
             kept = json.loads(first.tasks[0].path.read_text())["scores"]["test"][0]["main_score"]
