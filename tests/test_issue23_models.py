@@ -118,6 +118,7 @@ def test_two_cross_encoders_with_different_heads_never_share_a_name(bert, tmp_pa
     cmteb_eval.evaluate(str(bert), reranker=first, model_name="exp", **run)
     with pytest.raises(UserError, match="belongs to another model"):
         cmteb_eval.evaluate(str(bert), reranker=second, model_name="exp", **run)
+    assert cmteb_eval.evaluate(str(bert), reranker=first, model_name="exp", **run).tasks[0].reused  # its own name
     a = cmteb_eval.evaluate(str(bert), reranker=first, **run)  # default names: the reranker's short identity
     b = cmteb_eval.evaluate(str(bert), reranker=second, **run)
     assert a.model_name != b.model_name and a.tasks[0].path.is_file() and b.tasks[0].path.is_file()
