@@ -176,3 +176,29 @@ def test_an_in_memory_copy_of_the_packaged_model_resumes_the_cli(tmp_path, capsy
     model[1].pooling_mode = "cls"  # no longer the folder's model: a model of its own, never the CLI's result
     changed = cmteb_eval.evaluate(model, tasks=DEMO, output_dir=out)
     assert not changed.tasks[0].reused and changed.tasks[0].path != written and score(changed) != cli
+
+
+def test_the_identity_is_every_module_and_stable_while_the_model_runs(bert, tmp_path):
+    """memory_identity: unchanged by encoding and by loading the same folder again; changed by each setting
+    of each module (the components a result file's weights_fingerprint and the cache key hash)."""
+    from cmteb_eval.models.adapters.memory_identity import identity_components, memory_identity
+
+    model = build(bert, prompt="query: ")
+    base = memory_identity(model)
+    model.encode(["a cat", "今天天气很好"], prompt="query: ")
+    assert memory_identity(model) == base
+    folder = tmp_path / "st"
+    model.save(str(folder))
+    assert memory_identity(st.SentenceTransformer(str(folder), device="cpu")) == \
+        memory_identity(st.SentenceTransformer(str(folder), device="cpu"))
+    changes = {**CHANGES,
+               "prompts": lambda m: setattr(m, "prompts", {"text": "passage: "}),
+               "tokenizer": lambda m: m.tokenizer.add_tokens(["panda-bear"]),
+               "weights": lambda m: m[2].linear.weight.data.mul_(2.0)}
+    seen = {base}
+    for name, change in changes.items():
+        changed = build(bert, prompt="query: ")
+        change(changed)
+        assert memory_identity(changed) not in seen, name
+        seen.add(memory_identity(changed))
+    assert set(identity_components(model)) >= {"weights", "modules", "objects"}

@@ -26,7 +26,9 @@ import json
 import math
 from typing import Any
 
-SKIPPED = frozenset({"training", "model_card_data", "name_or_path", "_name_or_path", "transformers_version"})
+# state that changes while a model runs (mode, warnings already shown) or says where it was read from
+SKIPPED = frozenset({"training", "model_card_data", "deprecation_warnings", "verbose", "name_or_path",
+                     "_name_or_path", "transformers_version"})
 MAX_DEPTH = 6
 _OMIT = object()
 
