@@ -150,3 +150,14 @@ def test_revision_folders_not_named_as_commits_follow_revision(tmp_path, capsys)
         shutil.copy(REPO / REVISION / "model_meta.json", model / name / "model_meta.json")
     code, out, err = cli(capsys, "table", model, "--table", "STS")
     assert code != 0 and "nothing says which is newer" in err and "--revision" in err
+
+
+def test_a_task_without_a_card_says_which_split_it_shows(tmp_path, capsys):
+    folder = copy_model(tmp_path)
+    data = json.loads((folder / "STSB.json").read_text())
+    data.update(task_name="MyOwnSTS")
+    del data["scores"]["test"]
+    (folder / "MyOwnSTS.json").write_text(json.dumps(data))
+    code, out, err = cli(capsys, "table", tmp_path, "--table", "types")
+    assert code == 0, err
+    assert "MyOwnSTS: no task card names the split to show; shown: 'validation'" in err

@@ -183,6 +183,9 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
                 model.notes.append(f"{entry.task}: {path.name} has no {entry.split!r} score (missing or NaN; it has "
                                    f"{', '.join(entry.splits)}): shown as -, never another split's number")
                 continue
+            if table_split(entry.task, registry) is None and entry.split != "test":  # no card names the split
+                model.notes.append(f"{entry.task}: no task card names the split to show; shown: {entry.split!r} "
+                                   f"(the file has no 'test')")
             kept = model.tasks.get(entry.task)
             if kept is not None and (entry.foreign or not kept.foreign):  # two files of one task: the first
                 model.notes.append(f"{entry.task}: {Path(kept.source).name} used, {path.name} holds it too")
