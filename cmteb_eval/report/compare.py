@@ -99,6 +99,7 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
     groups = _groups(frame, tests, alpha, unequal)
     only_baseline = [t for t in (names if tasks else baseline.tasks) if t in baseline.tasks and t not in candidate.tasks]
     only_candidate = [t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)]
+
     def no_result(side: ModelScores, who: str, task: str) -> str:
         partial = side.partial.get(task)
         return f"the {who} has no {partial.split!r} score (missing or NaN)" if partial else f"the {who} has no result"
