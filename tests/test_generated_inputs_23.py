@@ -176,15 +176,15 @@ def _same_name(seed_b: int, change, name_a, name_b) -> None:
         before = {p: p.read_bytes() for p in out.rglob("*.json")}
         second, refused = guarded(lambda: cmteb_eval.evaluate(b, tasks=DEMO, output_dir=out, model_name=name_b))
         must_refuse = not same_model and name_b is not None and name_b == name_a
+        own, undefined = guarded(lambda: cmteb_eval.evaluate(b, tasks=DEMO))  # the oracle: b on its own
         if refused is not None:
-            if not must_refuse:
+            if not must_refuse and undefined is None:
                 defect("silent-wrong", f"refused two models it should keep apart: {refused}")
             if {p: p.read_bytes() for p in out.rglob("*.json")} != before:
                 defect("lost", "a refused call changed the folder")
             return
         if must_refuse:
             defect("lost", f"{name_b!r} owned by another model, not refused")
-        own, _ = guarded(lambda: cmteb_eval.evaluate(b, tasks=DEMO))
         if own is None or score(second) != score(own):
             defect("silent-wrong", f"the second model's score {score(second)} is not its own")
         if not same_model:
