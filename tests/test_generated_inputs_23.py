@@ -93,7 +93,7 @@ def mutate(model, change) -> None:
     elif kind == "max length":
         model.max_seq_length = value
     elif kind == "prompt":
-        model.prompts = {"text": value}
+        model.prompts = {**model.prompts, "text": value}  # the default prompt; the others as they were
     elif kind == "lowercase":
         model[0].do_lower_case = value
     else:  # pragma: no cover
