@@ -69,9 +69,9 @@ def bert() -> Path:
 
 
 def build(seed: int = 0):
-    torch.manual_seed(seed)
-    modules = [st_models.Transformer(str(bert()), max_seq_length=64), st_models.Pooling(32, pooling_mode="mean"),
-               st_models.Dense(32, 16), st_models.Normalize()]
+    transformer = st_models.Transformer(str(bert()), max_seq_length=64)
+    torch.manual_seed(seed)  # after loading: the Dense weights depend on the seed alone
+    modules = [transformer, st_models.Pooling(32, pooling_mode="mean"), st_models.Dense(32, 16), st_models.Normalize()]
     return sentence_transformers.SentenceTransformer(modules=modules, device="cpu", prompts={"text": "query: the "},
                                                      default_prompt_name="text")
 

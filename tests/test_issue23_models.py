@@ -35,8 +35,8 @@ def bert(tmp_path_factory) -> Path:
 def build(bert: Path, *, seed: int = 0, dense: bool = True, prompt: str = "") -> "st.SentenceTransformer":
     """A tiny SentenceTransformer: Transformer, mean Pooling, Dense (Tanh), Normalize; with ``prompt`` its
     default prompt (so include_prompt matters)."""
-    torch.manual_seed(seed)
     modules = [st_models.Transformer(str(bert), max_seq_length=64), st_models.Pooling(32, pooling_mode="mean")]
+    torch.manual_seed(seed)  # after loading: the Dense weights depend on the seed alone
     if dense:
         modules.append(st_models.Dense(32, 16))
     modules.append(st_models.Normalize())
