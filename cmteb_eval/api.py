@@ -12,8 +12,13 @@ URL of an embedding server (``api="openai"|"infinity"|"tei"``, ``api_key_env=``,
 ``reranker=``: a cross-encoder that reranks the model's results (retrieve, then rerank). Task names
 may be ours or mteb's, benchmark names too (``tasks/selection.py``, through ``tasks/aliases.py``).
 
-Never a stale result: each call identifies the model anew by a SHA-256 of its weights in memory
-(or by ``identity=``, which the caller must change when the weights change). With ``output_dir``,
+Never a stale result: each call identifies the model anew by a SHA-256 of its weights and the
+settings of every module in memory (``models/adapters/memory_identity.py``), or by ``identity=``,
+which the caller must change when the model changes; a model given no name is named by its class and
+a short identity (``in-memory-SentenceTransformer-1a2b3c4d``), and a name another identity already
+owns in ``output_dir`` is refused. A SentenceTransformer still equal to the folder it was loaded
+from is evaluated as that folder (as ``cmteb-eval run --model FOLDER``), so it resumes the CLI's
+results. With ``output_dir``,
 results are written as ``cmteb-eval run`` writes them, and a task already done with the same
 configuration (model identity included) is kept, not recomputed; a model with no identity (no
 weights we can read, no ``identity=``) is always recomputed. With ``cache_dir=`` the embedding
@@ -47,6 +52,22 @@ LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", 
                 "api", "api_key_env", "concurrency", "request_timeout", "max_retries", "batch_chars", "dimensions")
 
 
+def _as_list(value: Any, parameter: str) -> list:
+    """One path given as a string is a list of one; anything else not a list of paths is refused by name."""
+    if isinstance(value, (str, Path)):
+        return [value]
+    if value is None:
+        return []
+    try:
+        items = list(value)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, (str, Path)) for item in items):
+        raise UserError(f"evaluate()'s {parameter} takes a path or a list of paths; got {type(value).__name__}.",
+                        f"Pass {parameter}=['path', ...].")
+    return items
+
+
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),
              output_dir: str | Path | None = None, reranker: Any = None, *, model_name: str | None = None,
              identity: str | None = None, reranker_identity: str | None = None, task_files: Sequence[str] = (),
@@ -62,6 +83,7 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
                         f"Accepted: {', '.join(RUN_OPTIONS + LOAD_OPTIONS)}.")
     if isinstance(tasks, str) or not tasks:
         raise UserError("evaluate() needs a list of task or benchmark names.", "Pass tasks=['STSB', ...].")
+    task_files, data_dirs = _as_list(task_files, "task_files"), _as_list(data_dirs, "data_dirs")
     log = log or (lambda line: None)
     options = RunOptions(**{k: v for k, v in run_options.items() if k in RUN_OPTIONS})
     request = ModelRequest(model_name=model_name, prompts_source="prompts= (Python API)",

@@ -4,6 +4,7 @@ never a stale result, and retrieve-then-rerank with an in-memory CrossEncoder eq
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,7 +48,8 @@ def test_results_object(tiny_st, tmp_path):
     assert frame[frame["main"]]["value"].tolist() == [scores["DemoSTSEn"]["test"]]
     [path] = results.save(tmp_path)
     saved = json.loads(path.read_text())
-    assert path == tmp_path / "in-memory-SentenceTransformer" / "no_revision_available" / "DemoSTSEn.json"
+    assert re.fullmatch(r"in-memory-SentenceTransformer-[0-9a-f]{8}", results.model_name)  # a short identity
+    assert path == tmp_path / results.model_name / "no_revision_available" / "DemoSTSEn.json"
     assert saved["scores"]["test"][0]["main_score"] == scores["DemoSTSEn"]["test"]
     assert saved["harness"]["model"]["weights_fingerprint"] == results.tasks[0].info["weights_fingerprint"]
 
@@ -210,7 +212,10 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "docs/models.md", "exec"), namespace)
     assert set(namespace["results"].main_scores()) == {"DemoSTSEn", "DemoSTSZh"}
-    assert (tmp_path / "results" / "in-memory-SentenceTransformer" / "no_revision_available" / "DemoSTSEn.json").is_file()
+    # the packaged MiniLM unchanged in memory is that folder's model: named as `cmteb-eval run` names it
+    assert namespace["results"].model_name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (tmp_path / "results" / "sentence-transformers__all-MiniLM-L6-v2" / "no_revision_available"
+            / "DemoSTSEn.json").is_file()
 
 
 @pytest.mark.slow
@@ -223,7 +228,7 @@ def test_an_mteb_encoder_is_called_as_mteb_calls_it(tiny_st, shared):
     model, _ = tiny_st
     data = [str(shared / "data" / "cmteb")]
     wrapped = cmteb_eval.evaluate(SentenceTransformerEncoderWrapper(model), tasks=["STSB"], data_dirs=data)
-    assert wrapped.tasks[0].info["identity"] == "SHA-256 of the weights in memory"
+    assert wrapped.tasks[0].info["identity"] == "SHA-256 of the weights and the settings of every module in memory"
     assert wrapped.main_scores() == cmteb_eval.evaluate(model, tasks=["STSB"], data_dirs=data).main_scores()
 
 

@@ -31,9 +31,12 @@ def command_card(args: argparse.Namespace) -> int:
     registry = Registry.load()
     model = load_one_model(args.results, "results", registry, args.revision)
     types = task_types([model], registry)
-    tables = [T.type_table([model], kind, [t for t in model.tasks if types.get(t) == kind])
-              for kind in TASK_TYPES if any(types.get(t) == kind for t in model.tasks)]
-    text = card_text(model, T.render(tables, "markdown") if tables else "", registry, args.model_name)
+    shown = [*model.tasks, *model.partial]  # a task whose table split is missing or NaN: "-", with a note
+    tables = [T.type_table([model], kind, [t for t in shown if types.get(t) == kind])
+              for kind in TASK_TYPES if any(types.get(t) == kind for t in shown)]
+    notes = "".join(f"\n- {note}" for note in model.notes)
+    markdown = (T.render(tables, "markdown") if tables else "") + (f"\n\nNotes:\n{notes}" if notes else "")
+    text = card_text(model, markdown, registry, args.model_name)
     if args.output:
         write_card(args.output, text)
         emit(f"Wrote {args.output}")

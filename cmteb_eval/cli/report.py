@@ -108,7 +108,7 @@ def command_table(args: argparse.Namespace) -> int:
     chosen = split_names(args.tasks)
     for bench in args.benchmark:
         chosen += list(registry.benchmark(bench).tasks)
-    found = list(dict.fromkeys(t for m in models for t in m.tasks))
+    found = list(dict.fromkeys(t for m in models for t in [*m.tasks, *m.partial]))  # partial: shown as -
     order = {t: i for i, t in enumerate([*cmteb_tasks, *registry.tasks])}
     universe = chosen or sorted(found, key=lambda t: (order.get(t, len(order)), t))
     by_lower = {t.lower(): t for t in TASK_TYPES}

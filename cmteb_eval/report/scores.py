@@ -20,6 +20,7 @@ from ..results import integrity
 from ..results.items import items_problem, read_items
 from ..results import mteb_tasks
 from ..results.discover import find_models, result_files
+from ..results.naming import safe_name
 from ..results.read import read_result_file, read_result_noted
 
 
@@ -71,6 +72,8 @@ class ModelScores:
     dimension: int | None = None
     max_length: int | None = None
     notes: list[str] = field(default_factory=list)
+    # tasks whose table split is missing or NaN (another split is there): never shown with another split's number
+    partial: dict[str, TaskScore] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -89,9 +92,16 @@ def main_split(task: str, splits: list[str], registry=None) -> str:
     return "test" if "test" in splits else splits[0]
 
 
-def task_scores_from_result(data: dict[str, Any], path: Path, registry=None) -> list[TaskScore]:
+def table_split(task: str, registry=None) -> str | None:
+    """The split the task's card says tables show; None for a task without a card."""
+    return registry.tasks[task].table_split if registry is not None and task in registry.tasks else None
+
+
+def task_scores_from_result(data: dict[str, Any], path: Path, registry=None, empty_ok: bool = False) -> list[TaskScore]:
     """The task scores a result file holds: ours (one task), or a foreign file's, mapped to our
-    cards through mteb's task names (``results/mteb_tasks.py``)."""
+    cards through mteb's task names (``results/mteb_tasks.py``). ``empty_ok``: a file left with no
+    scores (every main score NaN, dropped) gives none instead of an error. A task whose card's table
+    split is not in the file gets ``score`` NaN (``load_model_folder`` sets it apart)."""
     harness = data.get("harness") if isinstance(data.get("harness"), dict) else {}
     specs = registry.tasks if registry is not None else {}
     is_foreign = integrity.provenance(data)[0] == "foreign"
@@ -101,6 +111,8 @@ def task_scores_from_result(data: dict[str, Any], path: Path, registry=None) -> 
         raise UserError(f"Result file {path}: {exc}.", "Pass a file written by 'cmteb-eval run' or by mteb.") from None
     found = [f for f in found if f.splits]
     if not found:
+        if empty_ok:
+            return []
         raise UserError(f"Result file {path} holds no scores.", "Rerun the task to write it again.")
     return [_task_score(f, data, harness, path, registry, is_foreign) for f in found]
 
@@ -113,7 +125,7 @@ def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) ->
     task = found.task
     splits = {split: 100.0 * value for split, value in found.splits.items()}
     task_type = harness.get("task_type") or found.task_type
-    split = main_split(task, list(splits), registry)
+    split = table_split(task, registry) or main_split(task, list(splits), registry)
     items_path, items_sha256, problem, items_note = None, None, None, ""
     stem = str(data.get("task_name"))
     if "items" in harness:  # the result records its per-item file's hash (results/items.py)
@@ -124,7 +136,7 @@ def _task_score(found, data, harness, path: Path, registry, is_foreign: bool) ->
     elif harness.get("name") == "cmteb-eval" and (path.parent / "items" / f"{stem}.json").exists():
         items_note = "its per-item file cannot be checked against it (written by an older cmteb-eval); rerun the task"
     return TaskScore(
-        task=task, task_type=task_type, split=split, score=splits[split], metric=found.metric,
+        task=task, task_type=task_type, split=split, score=splits.get(split, math.nan), metric=found.metric,
         splits=splits, origin="run", source=str(path), protocol=found.protocol,
         dataset_revision=data.get("dataset_revision"), subset=found.subset,
         versions={**(harness.get("versions") or {}), "project_commit": harness.get("project_commit"),
@@ -190,7 +202,19 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
                         str(folder), notes=list(notes or []))
     nan_metrics: list[str] = []
     for path, data, dropped in raw:
-        for entry in task_scores_from_result(data, path, registry):
+        foreign = integrity.provenance(data)[0] == "foreign"  # emptied by NaN, or a split removed by hand
+        entries = task_scores_from_result(data, path, registry, empty_ok=bool(dropped) or foreign)
+        if not entries:
+            model.notes.append(f"{path.name}: no split has a finite main score (missing or NaN), left out")
+        for entry in entries:
+            if math.isnan(entry.score):  # the table split is missing or NaN: "-", never another split's number
+                model.partial.setdefault(entry.task, entry)
+                model.notes.append(f"{entry.task}: {path.name} has no {entry.split!r} score (missing or NaN; it has "
+                                   f"{', '.join(entry.splits)}): shown as -, never another split's number")
+                continue
+            if table_split(entry.task, registry) is None and entry.split != "test":  # no card names the split
+                model.notes.append(f"{entry.task}: no task card names the split to show; shown: {entry.split!r} "
+                                   f"(the file has no 'test')")
             kept = model.tasks.get(entry.task)
             if kept is not None and (entry.foreign or not kept.foreign):  # two files of one task: the first
                 model.notes.append(f"{entry.task}: {Path(kept.source).name} used, {path.name} holds it too")
@@ -218,13 +242,24 @@ def load_model_folder(folder: Path, files: list[Path] | None = None, registry=No
     return model
 
 
+def _name_note(found) -> list[str]:
+    """A note when a folder's model_meta.json names another model than the folder does (a folder copied
+    under another name): both names, so that nobody reads one model's scores as the other's."""
+    other = found.folder_name
+    if not other or safe_name(other) == safe_name(found.name):
+        return []
+    return [f"model_meta.json names the model {found.name!r}, but its folder is named {other!r}: shown as "
+            f"{found.name!r}; check whose results these are"]
+
+
 def load_path(path: str | Path, registry=None, revision: str | None = None) -> list[ModelScores]:
     """Every model found at PATH: an output folder, one model's folder (flat, or of revision folders),
     a single result file, mteb's cache or the results repository (``results/discover.py``).
     ``registry`` (the task cards) maps mteb's task names to our cards and gives each task its type
     and table split; without one, the type is what the result file records and the split the rule
     for unknown tasks (``main_split``). ``revision``: the revision folder to read."""
-    models = [load_model_folder(m.folder, m.files, registry, m.name, m.notes) for m in find_models(path, revision)]
+    models = [load_model_folder(m.folder, m.files, registry, m.name, m.notes + _name_note(m))
+              for m in find_models(path, revision)]
     if not models:
         raise UserError(f"No result files found in {path}.",
                         "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")

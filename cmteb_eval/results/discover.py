@@ -34,6 +34,7 @@ class ModelFiles:
     folder: Path  # the model's folder (or the single revision folder given)
     files: list[Path]
     notes: list[str] = field(default_factory=list)
+    folder_name: str | None = None  # the folder's name, when model_meta.json names the model otherwise
 
 
 def result_files(folder: Path) -> list[Path]:
@@ -53,10 +54,17 @@ def is_revision_folder(folder: Path) -> bool:
 
 
 def _name(folder: Path, revision_level: bool) -> str:
+    return _named(folder, revision_level)[0]
+
+
+def _named(folder: Path, revision_level: bool) -> tuple[str, list[str]]:
+    """The model's name (its model_meta.json's, else its folder's) and the folder's own name when
+    model_meta.json names another (``report/scores.py`` notes the two)."""
+    folder_name = (folder.parent.name if revision_level else folder.name).replace("__", "/")
     meta = read_model_meta(folder) if revision_level else None
-    if meta:
-        return meta["name"]
-    return (folder.parent.name if revision_level else folder.name).replace("__", "/")
+    if not meta:
+        return folder_name, []
+    return meta["name"], [folder_name] if meta["name"] != folder_name else []
 
 
 def _version(text) -> tuple:
@@ -89,7 +97,14 @@ def _model_of_revisions(model: Path, revisions: list[Path], revision: str | None
             by_task.setdefault(path.stem, []).append(path)
     files, notes = [], []
     for task, paths in sorted(by_task.items()):
-        best = max(paths, key=lambda p: _rank(p, p.parent == model)) if len(paths) > 1 else paths[0]
+        ranks = {p: _rank(p, p.parent == model) for p in paths} if len(paths) > 1 else {}
+        best = max(paths, key=ranks.__getitem__) if len(paths) > 1 else paths[0]
+        ties = [p.parent.name for p in paths if p is not best and ranks[p] == ranks[best]]
+        if ties:
+            raise UserError(f"{model} has results of {task} in the revision folders {best.parent.name} and "
+                            f"{', '.join(ties)}, and nothing says which is newer (the folder names are not commit "
+                            f"hashes and the files record no date or version that differs).",
+                            "Pass --revision with the folder to read (or remove the older folder).")
         files.append(best)
         if len(paths) > 1:
             others = ", ".join(p.parent.name for p in paths if p is not best)
@@ -98,7 +113,8 @@ def _model_of_revisions(model: Path, revisions: list[Path], revision: str | None
     if len(revisions) > 1 and len(used) > 1:
         notes.append(f"files from {len(used)} revision folders: {', '.join(used)}")
     named = next((r for r in revisions if read_model_meta(r)), None)
-    return ModelFiles(_name(named, True) if named else model.name.replace("__", "/"), model, files, notes)
+    name, other = _named(named, True) if named else (model.name.replace("__", "/"), [])
+    return ModelFiles(name, model, files, notes, *other)
 
 
 def _model(folder: Path, revision: str | None) -> ModelFiles | None:
@@ -106,18 +122,22 @@ def _model(folder: Path, revision: str | None) -> ModelFiles | None:
     files = result_files(folder)
     revisions = [d for d in _subdirs(folder) if result_files(d)]
     if files and not revisions:
-        return ModelFiles(_name(folder, is_revision_folder(folder)), folder, files)
+        return ModelFiles(*_named_files(folder, is_revision_folder(folder), files))
     if files:  # an older version's files beside revision folders: the revision folders' win
         revisions = [folder, *revisions]
     return _model_of_revisions(folder, revisions, revision) if revisions else None
+
+
+def _named_files(folder: Path, revision_level: bool, files: list[Path]) -> tuple:
+    name, other = _named(folder, revision_level)
+    return name, folder, files, [], *other
 
 
 def find_models(path: str | Path, revision: str | None = None) -> list[ModelFiles]:
     """Every model at ``path`` with the result files to read (see the module docstring)."""
     path = Path(path)
     if path.is_file():
-        revision_level = is_revision_folder(path.parent)
-        return [ModelFiles(_name(path.parent, revision_level), path.parent, [path])]
+        return [ModelFiles(*_named_files(path.parent, is_revision_folder(path.parent), [path]))]
     if not path.is_dir():
         raise UserError(f"Results path {path} does not exist.",
                         "Pass an output folder written by 'cmteb-eval run', one model's folder in it, or a result file.")
@@ -127,6 +147,8 @@ def find_models(path: str | Path, revision: str | None = None) -> list[ModelFile
         return [_model(path, revision)]
     subdirs = _subdirs(path)
     revisions = [d for d in subdirs if is_revision_folder(d) and result_files(d)]
+    if revision is not None and not revisions and any(d.name == revision and result_files(d) for d in subdirs):
+        revisions = [d for d in subdirs if result_files(d)]  # --revision names one: these are revision folders
     if revisions:  # one model's folder of revision folders
         return [_model_of_revisions(path, revisions, revision)]
     return [m for m in (_model(d, revision) for d in subdirs) if m is not None]

@@ -13,6 +13,11 @@ hub id, or the same weights fingerprint: a checkpoint retrained in place (same p
 weights) is the same model with a new configuration (resume recomputes it), a model folder
 that moved (same weights) is the same model; only a different path *and* different weights
 is another model.
+
+A model held in memory (the Python API: ``in_memory`` in its description) has no path: its name is
+only a name, so it is the same model only as the same identity (``weights_fingerprint``: the weights
+and the settings of every module, ``models/adapters/memory_identity.py``). An explicit name already
+owned by another model in memory is refused like a folder name.
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ from .read import read_result_file
 def _part(info: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(info, dict):
         return None
-    return {"model": info.get("model"), "weights": info.get("weights_fingerprint"), "kind": info.get("kind")}
+    part = {"model": info.get("model"), "weights": info.get("weights_fingerprint"), "kind": info.get("kind")}
+    if info.get("in_memory"):
+        part["in_memory"] = str(info["in_memory"])
+    return part
 
 
 def model_identity(model_info: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +60,11 @@ def _same_part(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
         return a is None and b is None
     if not isinstance(a, dict) or not isinstance(b, dict) or a.get("kind") != b.get("kind"):
         return False
-    return a.get("model") == b.get("model") or (a.get("weights") is not None and a.get("weights") == b.get("weights"))
+    same_weights = a.get("weights") is not None and a.get("weights") == b.get("weights")
+    if a.get("in_memory") or b.get("in_memory"):  # a name, not a path: only the identity tells
+        no_identity = a.get("weights") is None and b.get("weights") is None  # never reused: the name rules
+        return same_weights or (no_identity and a.get("model") == b.get("model"))
+    return a.get("model") == b.get("model") or same_weights
 
 
 def same_model(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -61,7 +73,8 @@ def same_model(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def describe(identity: dict[str, Any]) -> str:
     def one(part):
-        return f"{part.get('model')}" + (f" (weights {part['weights']})" if part.get("weights") else "")
+        where = f"the {part['in_memory'].rsplit('.', 1)[-1]} in memory named " if part.get("in_memory") else ""
+        return where + f"{part.get('model')}" + (f" (identity {part['weights']})" if part.get("weights") else "")
 
     text = one(identity["model"]) if isinstance(identity.get("model"), dict) else "an unknown model"
     if isinstance(identity.get("reranker"), dict):
@@ -91,5 +104,6 @@ def check_owner(folder: Path, identity: dict[str, Any], model_name: str) -> None
             f"{describe(other)}" + (f" (model name {other_name!r})" if other_name else "") + f", and this run "
             f"evaluates {describe(identity)} (model name {model_name!r}). Both map to the same folder name, and "
             f"this run would overwrite the other model's results.",
-            "Pass --model-name with a name of its own for this model (it names the results folder), or "
+            "Pass --model-name (model_name= in the Python API) with a name of its own for this model (it names "
+            "the results folder), or "
             "another --output-dir; move the folder away if its results are no longer wanted.")

@@ -58,14 +58,19 @@ class ResultWriteError(UserError):
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write strict JSON via a temp file, fsync and rename: the file is absent or complete."""
-    text = json.dumps(_finite(payload, path.name), ensure_ascii=False, indent=2, allow_nan=False)
+    write_text_atomic(path, json.dumps(_finite(payload, path.name), ensure_ascii=False, indent=2,
+                                       allow_nan=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` via a temp file, fsync and rename: the file is absent or complete."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: the file gets the mode open() would give
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -261,3 +266,25 @@ def write_result(output_dir: Path, model_name: str, spec: TaskSpec, splits: dict
     return path
 
 
+
+
+def copy_result(source: Path, output_dir: Path, model_name: str, spec: TaskSpec, model_info: dict[str, Any]) -> Path:
+    """Save a result read back from ``source`` (a reused result) into ``output_dir`` as it is: the same
+    bytes, its per-item file with it (so timing, provenance and the per-item values are kept). When
+    the target is ``source`` itself there is nothing to write."""
+    folder, name = model_folder(output_dir, model_name, model_info), file_task_name(spec)
+    path = folder / f"{name}.json"
+    if path.exists() and path.resolve() == source.resolve():
+        return path
+    items_source = source.parent / items_reference(name)
+    try:
+        text = source.read_text(encoding="utf-8")
+        items = items_source.read_text(encoding="utf-8") if items_source.is_file() else None
+    except OSError as exc:
+        raise UserError(f"The result {source} this one was read from cannot be read any more: "
+                        f"{exc.strerror or exc}.", "Evaluate again (overwrite=True) and save that result.") from None
+    if items is not None:
+        write_text_atomic(folder / items_reference(name), items)
+    write_text_atomic(path, text)
+    write_model_meta(folder, model_name, model_info, spec, write_json_atomic)
+    return path

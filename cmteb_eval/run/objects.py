@@ -12,11 +12,12 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from ..models.adapters.flag_embedding import FlagEmbeddingEmbedder, is_flag_embedding
+from ..models.adapters.memory_identity import folder_equal_to
 from ..models.identity.prompts import given_table
 from ..models.adapters.in_memory import adapt_embedder, cross_encoder_from, is_st_cross_encoder
 from ..models.pair import ModelPair
 from ..results.naming import safe_name
-from .setup import ModelRequest, load_models
+from .setup import DEFAULT_MODEL_NAME, ModelRequest, is_packaged, load_models
 
 
 def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identity: str | None = None,
@@ -33,6 +34,12 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
     is_scorer = is_st_cross_encoder(model) or (hasattr(model, "score_pairs") and not hasattr(model, "encode"))
     if is_scorer and reranker is None:  # a cross-encoder alone is the reranker
         model, reranker, reranker_identity = None, model, identity
+    folder = folder_equal_to(model) if identity is None and not isinstance(model, (str, Path, type(None))) else None
+    if folder is not None:  # the folder's model, unchanged: evaluated (and named) as `cmteb-eval run --model` does
+        log(f"The model in memory equals the folder it was loaded from ({folder}): evaluated as that folder.")
+        model = str(folder)
+        request = replace(request, model_name=request.model_name or (DEFAULT_MODEL_NAME if is_packaged(folder)
+                                                                     else None))
     model_path = str(model) if isinstance(model, (str, Path)) else None
     reranker_path = str(reranker) if isinstance(reranker, (str, Path)) else None
     request = replace(request, model=model_path, reranker=reranker_path)
@@ -47,7 +54,7 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
             raise UserError("retrieval_method=, hybrid_weights= and token_vectors_budget_mb= apply to a bge-m3 model "
                             "given by folder or hub id, which is loaded with its sparse and ColBERT heads.",
                             "Pass the model's folder (model='path/to/bge-m3'), or leave these options out.")
-        name = request.model_name or f"in-memory-{type(model).__name__}"
+        name = request.model_name  # None: the adapter's default, the class and a short identity
         if request.prompt_variant:
             raise UserError("prompt_variant= picks a known card's prompts for a model loaded from a folder or hub id.",
                             "Pass the model's folder or hub id, or prompts= with the prompts to use.")
@@ -69,7 +76,7 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
         if hasattr(reranker, "score_pairs") and hasattr(reranker, "describe"):  # one of ours
             scorer = reranker
         elif is_st_cross_encoder(reranker):
-            scorer = cross_encoder_from(reranker, f"in-memory-{type(reranker).__name__}", reranker_identity,
+            scorer = cross_encoder_from(reranker, None, reranker_identity,
                                         request.batch_size or 32, request.sigmoid)
         else:
             raise UserError(f"reranker= takes a sentence-transformers CrossEncoder, one of our rerankers, or a "

@@ -26,7 +26,7 @@ from ..models.progress import METER, duration
 from ..models.encoders.precision import Fp32Fallback, can_retry
 from ..results.naming import model_folder, result_file
 from ..results.owner import check_owner, model_identity
-from ..results.write import ResultWriteError, save_predictions, write_result
+from ..results.write import ResultWriteError, copy_result, save_predictions, write_result
 from ..tasks.card import TaskSpec
 from ..tasks.types import TYPES
 from . import resume
@@ -95,12 +95,14 @@ class RunSummary:
 
     def save(self, output_dir: str | Path) -> list[Path]:
         """Write the result files ``cmteb-eval run`` writes (``<dir>/<model>/<revision>/<Task>.json``,
-        model_meta.json and the per-item files)."""
+        model_meta.json and the per-item files); a result reused from a file is saved as that file
+        (with its per-item file, timing and provenance), never rewritten from its scores."""
         output_dir = Path(output_dir)
         if self.tasks:
             folder = model_folder(output_dir, self.model_name, self.tasks[0].info)
             check_owner(folder, model_identity(self.tasks[0].info), self.model_name)
-        return [write_result(output_dir, self.model_name, t.task, t.splits, t.info, t.elapsed, t.config, t.timing)
+        return [copy_result(t.path, output_dir, self.model_name, t.task, t.info) if t.reused and t.path
+                else write_result(output_dir, self.model_name, t.task, t.splits, t.info, t.elapsed, t.config, t.timing)
                 for t in self.tasks]
 
 

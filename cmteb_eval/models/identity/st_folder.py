@@ -143,6 +143,14 @@ def _head_step(kind: str, sub: Path, entry: dict, files: list[Path]) -> tuple | 
     for key in ("module_input_name", "module_output_name"):
         if config.get(key, "sentence_embedding") != "sentence_embedding":
             raise ModelLoadError(f"{sub}: {kind} on {config[key]!r} (not the sentence embedding) is not run here.", FIX)
+    needed = ("dimension",) if kind == "LayerNorm" else ("in_features", "out_features")
+    absent = [key for key in needed if not _positive_int(config.get(key))]
+    if absent:
+        where = f"{sub / 'config.json'} " + ("is missing" if not (sub / "config.json").is_file()
+                                             else f"has no positive integer {' or '.join(absent)}")
+        raise ModelLoadError(f"The {kind} module's config {where}: its shape is unknown, so its vectors cannot be "
+                             f"made.", "Restore the module's config.json from the model's original release (it is "
+                             "written by sentence-transformers' save()).")
     weights = _weights(sub, kind)
     files += [sub / "config.json", weights]
     if kind == "LayerNorm":

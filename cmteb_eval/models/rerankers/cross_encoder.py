@@ -116,6 +116,7 @@ class CrossEncoderReranker:
         self.fingerprint, self.tokenizer_fingerprint, self.commit_hash = fingerprint, None, None
         self.max_length, self.settings_source = max_length, f"in memory ({in_memory})"
         self.truncation, self.query_max_length, self.max_length_note = "longest_first", None, ""
+        self.in_memory = in_memory or "object"  # a name, not a path: results/owner.py compares the identity
         self.sigmoid, self.batch_size, self.trust_remote_code = sigmoid, batch_size, False
         self.remote_code_skipped = None
         self.device = str(parameter.device) if parameter is not None else "cpu"
@@ -153,6 +154,7 @@ class CrossEncoderReranker:
             "batch_size": self.batch_size,
             "trust_remote_code": self.trust_remote_code,
             **({"remote_code_skipped": self.remote_code_skipped} if self.remote_code_skipped else {}),
+            **({"in_memory": self.in_memory} if getattr(self, "in_memory", None) else {}),
         }
 
     def _score_unique(self, pairs: list[tuple[str, str]]) -> np.ndarray:

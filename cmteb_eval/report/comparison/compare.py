@@ -101,8 +101,13 @@ def compare(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] 
     groups = _groups(frame, tests, alpha, excluded)
     only_baseline = [t for t in (names if tasks else baseline.tasks) if t in baseline.tasks and t not in candidate.tasks]
     only_candidate = [t for t in candidate.tasks if t not in baseline.tasks and (not tasks or t in tasks)]
-    left_out = {t: "the candidate has no result" for t in only_baseline}
-    left_out.update({t: "the baseline has no result" for t in only_candidate})
+
+    def no_result(side: ModelScores, who: str, task: str) -> str:
+        partial = side.partial.get(task)
+        return f"the {who} has no {partial.split!r} score (missing or NaN)" if partial else f"the {who} has no result"
+
+    left_out = {t: no_result(candidate, "candidate", t) for t in only_baseline}
+    left_out.update({t: no_result(baseline, "baseline", t) for t in only_candidate})
     left_out.update({t: "neither side has a result" for t in names if t not in baseline.tasks
                      and t not in candidate.tasks})
     return Comparison(baseline, candidate, frame, groups, only_baseline=only_baseline, only_candidate=only_candidate,
@@ -120,6 +125,10 @@ def _groups(frame: pd.DataFrame, tests: dict[str, sig.TestResult], alpha: float,
         left_out = [t for t in part["Task"] if t in excluded]
         part = part[~part["Task"].isin(left_out)]
         if part.empty:
+            if excluded:
+                rows.append({"Group": name, "Tasks": 0, "Baseline": math.nan, "Candidate": math.nan,
+                             "Delta": math.nan, "CI low": math.nan, "CI high": math.nan, "p": math.nan,
+                             "Significant": "", "Note": f"{excluded} incomparable task(s) left out of the averages"})
             continue
         tasks = list(part["Task"])
         means = {column: average(dict(zip(tasks, part[column])), tasks).value

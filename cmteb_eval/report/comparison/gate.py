@@ -126,6 +126,10 @@ def check(baseline: ModelScores, candidate: ModelScores, tasks: Sequence[str] | 
         missing = [t for t in names if t not in model.tasks]
         if missing:
             problems.append(f"the {side} ({model.source}) has no result for: {', '.join(missing)}")
+    for side, model, other in (("baseline", baseline, candidate), ("candidate", candidate, baseline)):
+        for task, entry in getattr(model, "partial", {}).items():  # its table split missing or NaN
+            if task in other.tasks and (not tasks or task in tasks):
+                problems.append(f"{task}: the {side} has no {entry.split!r} score (missing or NaN in {entry.source})")
     result = GateResult(baseline, candidate)
     if not tasks:
         result.only_baseline = [t for t in baseline.tasks if t not in candidate.tasks]
