@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import WrongModelKindError
+from .settings import find_card
 
 
 @lru_cache(maxsize=1)
@@ -24,17 +25,7 @@ def llm_reranker_cards() -> dict[str, dict[str, Any]]:
 
 def find_llm_card(*names: str | None) -> tuple[str, dict[str, Any]] | None:
     """The LLM reranker card for the first name that matches a hub id or its last part."""
-    cards = llm_reranker_cards()
-    by_short = {hub_id.split("/")[-1].lower(): hub_id for hub_id in cards}
-    for name in names:
-        if not name:
-            continue
-        if name in cards:
-            return name, cards[name]
-        short = str(name).rstrip("/").split("/")[-1].lower()
-        if short in by_short:
-            return by_short[short], cards[by_short[short]]
-    return None
+    return find_card(llm_reranker_cards(), *names)
 
 
 def known_names() -> str:

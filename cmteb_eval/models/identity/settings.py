@@ -73,7 +73,12 @@ def known_models() -> dict[str, dict[str, Any]]:
 
 def find_known_model(*names: str | None) -> tuple[str, dict[str, Any]] | None:
     """The known card for the first name that matches a hub id or its last part."""
-    cards = known_models()
+    return find_card(known_models(), *names)
+
+
+def find_card(cards: dict[str, dict[str, Any]], *names: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The card of ``cards`` (keyed by hub id) for the first name that matches a hub id or its last part
+    (a local folder named like the model)."""
     by_short = {hub_id.split("/")[-1].lower(): hub_id for hub_id in cards}
     for name in names:
         if not name:
