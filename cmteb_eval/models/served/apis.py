@@ -32,6 +32,15 @@ OPENAI_ROUTES = ("/embeddings", "/rerank", "/models")
 TEI_ROUTES = ("/embed", "/rerank", "/info", "/v1")
 
 
+def api_base(url: str, routes: tuple[str, ...]) -> str:
+    """The API base of ``url`` (a URL ending in one of the API's routes is cut back to its base)."""
+    url = url.rstrip("/")
+    for route in routes:
+        if url.endswith(route):
+            return url[: -len(route)]
+    return url
+
+
 class OpenAIApi:
     name = "openai"
     embed_route = "/embeddings"
@@ -40,12 +49,7 @@ class OpenAIApi:
 
     @staticmethod
     def base(url: str) -> str:
-        """The API base of ``url`` (a URL ending in one of the routes is cut back to its base)."""
-        url = url.rstrip("/")
-        for route in OPENAI_ROUTES:
-            if url.endswith(route):
-                return url[: -len(route)]
-        return url
+        return api_base(url, OPENAI_ROUTES)
 
     def served_model(self, client: HttpClient, requested: str | None, capability: str) -> tuple[str | None, dict]:
         """The model id the server reports for this endpoint (``GET /models``) and what else it says of it.
@@ -117,11 +121,7 @@ class TeiApi:
 
     @staticmethod
     def base(url: str) -> str:
-        url = url.rstrip("/")
-        for route in TEI_ROUTES:
-            if url.endswith(route):
-                return url[: -len(route)]
-        return url
+        return api_base(url, TEI_ROUTES)
 
     def served_model(self, client: HttpClient, requested: str | None, capability: str) -> tuple[str | None, dict]:
         """TEI serves one model; ``/info`` says which (its id and, from the hub, its commit)."""
