@@ -371,11 +371,16 @@ def test_the_plan_counts_texts_and_tokens_of_every_task_type(families, tasks):
     from cmteb_eval.tasks.registry import Registry
 
     specs = Registry.load(tasks).select(NAMES, [])
-    lines = plan_lines(specs, [], Path("out"), load_embedder(families["qwen3"], device="cpu"), None)
+    lines = plan_lines(specs, [], Path("out"), load_embedder(families["qwen3"], device="cpu", prompts=QWEN_PROMPTS),
+                       None)
     for name in NAMES:
         [line] = [line for line in lines if line.strip().startswith(name)]
         assert "distinct text(s)" in line and "tokens to encode" in line, line
     assert any(line.strip().startswith("counted up front") for line in lines)
+    # without prompts for these tasks, the card's refusal is said in the plan (the run then fails those tasks)
+    lines = plan_lines(specs, [], Path("out"), load_embedder(families["qwen3"], device="cpu"), None)
+    [line] = [line for line in lines if line.strip().startswith("QbqtcReranking")]
+    assert "not counted" in line and "no query prompt for task QbqtcReranking" in line
 
 
 def test_the_plan_counts_what_classification_encodes(shared, minilm):
@@ -390,6 +395,7 @@ def test_the_plan_counts_what_classification_encodes(shared, minilm):
     config = settings(spec)
     used = set().union(*undersample(labels, config["samples_per_label"], config["n_experiments"], config["seed"]))
     expected = set(train[i] for i in used) | set(load_texts_and_labels(spec, "test", data)[0])
-    assert set(task_texts(spec, data)) == expected and len(task_texts(spec, data)) == len(expected)
+    [texts] = task_texts(spec, data).values()  # one role: the texts (no query or document side)
+    assert set(texts) == expected and len(texts) == len(expected)
     [line] = [line for line in plan_lines([spec], data, Path("out"), minilm, None) if "EmotionClassification" in line]
     assert f"{len(expected)} distinct text(s)" in line and "tokens to encode" in line

@@ -190,3 +190,26 @@ def test_search_and_cross_encoder_scoring_show_progress_and_count_scoring_time(t
         assert progress.METER.encode_seconds == 0
     finally:
         progress._mode = None
+
+
+def test_the_plan_counts_prompted_texts_as_the_run_caches_them(tmp_path, tiny_bert, capsys, monkeypatch):
+    """With a prompt on the texts, the plan looks the prompted texts up under the prompt's cache key, as
+    the run stores them: a second run's plan finds every text in the cache (it looked up the bare texts
+    under no prompt before, and said none were there)."""
+    from cmteb_eval.cli.main import main
+
+    card = sts_task(tmp_path)
+    prompts = tmp_path / "prompts.toml"
+    prompts.write_text('STS = "represent this sentence: "\n', encoding="utf-8")
+    monkeypatch.setenv("CMTEB_EVAL_CACHE", str(tmp_path / "cache"))
+    args = ["run", "--model", str(tiny_bert), "--task-file", str(card), "--tasks", "WatchSTS", "--output-dir",
+            str(tmp_path / "out"), "--pooling", "cls", "--prompts", str(prompts), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args + ["--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert f"  WatchSTS (STS; test): {2 * PAIRS} distinct text(s), 0 to encode ({2 * PAIRS} in the cache)" in out
+    prompts.write_text('STS = "another prompt: "\n', encoding="utf-8")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"  WatchSTS (STS; test): {2 * PAIRS} distinct text(s), {2 * PAIRS} to encode, " in out

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..data.tables import UntypedTable, column, integer_cells, load_split, text_column
 from ..errors import DataFormatError
-from ..models.protocol import Embedder
+from ..models.protocol import TEXT, Embedder
 from ..tasks.card import TaskSpec, scoring_settings
 from ..tasks.items import make_items
 from ..tasks.types import TYPES, scoring_defaults
@@ -94,13 +94,13 @@ def load_texts_and_labels(spec: TaskSpec, split: str, data_dirs) -> tuple[list[s
     return texts, labels, source
 
 
-def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
+def texts(spec: TaskSpec, split: str, data_dirs) -> dict[str, list[str]]:
     """Every text a split encodes: the train rows some experiment uses, then its own (the run's plan counts them)."""
     config = settings(spec)
     train, labels, _ = load_texts_and_labels(spec, spec.dataset.train_split or "train", data_dirs)
     used = sorted(set().union(*undersample(labels, config["samples_per_label"], config["n_experiments"],
                                            config["seed"])))
-    return [train[i] for i in used] + list(load_texts_and_labels(spec, split, data_dirs)[0])
+    return {TEXT: [train[i] for i in used] + list(load_texts_and_labels(spec, split, data_dirs)[0])}
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..data.tables import column, load_split
 from ..errors import DataFormatError
-from ..models.protocol import Embedder
+from ..models.protocol import TEXT, Embedder
 from ..tasks.card import TaskSpec, scoring_settings
 from ..tasks.items import make_items
 from ..tasks.types import TYPES, scoring_defaults
@@ -91,9 +91,9 @@ def cluster_set(vectors: np.ndarray, gold: list[Any], *, batch_size: int = 500, 
     return metrics.v_measure(gold, model.labels_.tolist())
 
 
-def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
+def texts(spec: TaskSpec, split: str, data_dirs) -> dict[str, list[str]]:
     """Every text of every set of a split (the run's plan counts them)."""
-    return [t for sentences, _ in load_sets(spec, split, data_dirs)[0] for t in sentences]
+    return {TEXT: [t for sentences, _ in load_sets(spec, split, data_dirs)[0] for t in sentences]}
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, model: Embedder, options: RunOptions | None = None) -> SplitResult:

@@ -86,11 +86,11 @@ def protocol_scores(protocol: str, data: RerankingData, scores: list[np.ndarray]
     return means, items
 
 
-def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    """Every text a split encodes: its queries (a query may be several texts), then the candidates."""
+def texts(spec: TaskSpec, split: str, data_dirs) -> dict[str, list[str]]:
+    """Every text a split encodes, by role: its queries (a query may be several texts) and the candidates."""
     data = load_reranking(spec, split, data_dirs)
     queries = [t for q in data.queries for t in ([q.query] if isinstance(q.query, str) else q.query)]
-    return queries + [t for q in data.queries for t in q.candidate_texts]
+    return {QUERY: queries, PASSAGE: [t for q in data.queries for t in q.candidate_texts]}
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: RunOptions | None = None

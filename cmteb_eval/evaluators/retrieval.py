@@ -94,10 +94,10 @@ def _items(per_query, prefix: str = "") -> dict:
     return {f"{prefix}{m}": [per_query[q][m] for q in per_query] for m in ITEM_METRICS}
 
 
-def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
-    """Every text a split encodes: its queries, then its corpus (the run's plan counts them)."""
+def texts(spec: TaskSpec, split: str, data_dirs) -> dict[str, list[str]]:
+    """Every text a split encodes, by role: its queries and its corpus (the run's plan counts them)."""
     data = load_retrieval(spec, split, data_dirs)
-    return list(data.query_texts) + list(data.corpus_texts)
+    return {QUERY: list(data.query_texts), PASSAGE: list(data.corpus_texts)}
 
 
 def evaluate(spec: TaskSpec, split: str, data_dirs, models: ModelPair, options: RunOptions | None = None

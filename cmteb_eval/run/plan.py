@@ -29,10 +29,10 @@ def _flat(values) -> list[str]:
     return out
 
 
-def _columns(*roles: str) -> Callable[[TaskSpec, str, Sequence], list[str]]:
-    def texts(spec: TaskSpec, split: str, data_dirs) -> list[str]:
+def _columns(*columns: str) -> Callable[[TaskSpec, str, Sequence], dict[str, list[str]]]:
+    def texts(spec: TaskSpec, split: str, data_dirs) -> dict[str, list[str]]:
         table, source = load_split(spec, split, data_dirs)
-        return [t for role in roles for t in _flat(column(table, spec, role, source))]
+        return {TEXT: [t for name in columns for t in _flat(column(table, spec, name, source))]}
     return texts
 
 
@@ -41,24 +41,40 @@ COLUMNS_OF = {"STS": _columns("sentence1", "sentence2"), "PairClassification": _
               "Summarization": _columns("human_summaries", "machine_summaries")}
 
 
-def task_texts(spec: TaskSpec, data_dirs) -> list[str] | None:
-    """The distinct texts a task encodes (None for a type with no counter, or when its data cannot be read
-    here: the run reports that problem itself)."""
+def task_texts(spec: TaskSpec, data_dirs) -> dict[str, list[str]] | None:
+    """The distinct texts a task encodes, by role (query, passage, text: each encoded with its own prompt
+    and cached under its own key); None for a type with no counter, or when its data cannot be read here
+    (the run reports that problem itself)."""
     texts_of = COLUMNS_OF.get(spec.type) or texts_reader_for(spec)
     if texts_of is None:
         return None
     try:
-        return list(dict.fromkeys(t for split in spec.eval_splits for t in texts_of(spec, split, data_dirs)))
+        by_role: dict[str, dict[str, None]] = {}
+        for split in spec.eval_splits:
+            for role, texts in texts_of(spec, split, data_dirs).items():
+                by_role.setdefault(role, {}).update(dict.fromkeys(texts))
     except (UserError, OSError, ValueError, KeyError, TypeError):
         return None
+    return {role: list(texts) for role, texts in by_role.items()}
 
 
-def not_in_cache(embedder, texts: list[str]) -> list[str]:
+def as_encoded(embedder, spec: TaskSpec, role: str, texts: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The texts as the embedder encodes them for ``role`` in ``spec`` (its prompt applied), and the prompt's
+    parts the cache key holds."""
+    prompt_for = getattr(embedder, "prompt_for", None)
+    if prompt_for is None:
+        return texts, {"instruction": ""}
+    prompt = prompt_for(role, spec)
+    return list(dict.fromkeys(prompt.apply(t) for t in texts)), {"instruction": prompt.prefix, "suffix": prompt.suffix}
+
+
+def not_in_cache(embedder, texts: list[str], role: str = TEXT, instruction: str = "", suffix: str = "") -> list[str]:
     """Those of ``texts`` the embedding cache does not hold for ``embedder`` (the run's counts untouched)."""
     cache = getattr(embedder, "cache", None)
     if cache is None or not hasattr(embedder, "cache_identity"):
         return texts
-    namespace = cache.namespace(embedder.cache_identity(TEXT, ""), label=getattr(embedder, "model_id", None))
+    namespace = cache.namespace(embedder.cache_identity(role, instruction, suffix),
+                                label=getattr(embedder, "model_id", None))
     found, missing = namespace.lookup(texts)
     namespace.stats.hits -= len(found)  # a look, not a use: the run's summary counts its own lookups
     namespace.stats.misses -= len(missing)
@@ -90,9 +106,17 @@ def plan_lines(specs: Sequence[TaskSpec], data_dirs, folder: Path, embedder, cac
         pairs = (reranker_pairs or {}).get(spec.name)
         if pairs is not None:
             line += f": {'at most ' if embedder is not None else ''}{pairs} (query, passage) pair(s) for the reranker"
-        texts = task_texts(spec, data_dirs) if embedder is not None else None
-        if texts is not None:
-            todo = not_in_cache(embedder, texts)
+        by_role = task_texts(spec, data_dirs) if embedder is not None else None
+        if by_role is not None:
+            try:
+                encoded_by_role = {role: as_encoded(embedder, spec, role, texts) for role, texts in by_role.items()}
+            except UserError as exc:  # a prompt the task lacks: the task fails with this error, the others run
+                lines.append(f"{line}: not counted ({exc.message})")
+                continue
+            texts, todo = [], []
+            for role, (encoded, key) in encoded_by_role.items():
+                texts += encoded
+                todo += not_in_cache(embedder, encoded, role, **key)
             cached = len(texts) - len(todo)
             n_tokens = tokens(embedder, todo)
             line += f": {len(texts)} distinct text(s), {len(texts) - cached} to encode"
