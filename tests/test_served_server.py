@@ -110,15 +110,21 @@ def test_a_known_card_instruction_is_applied_client_side(infinity, minilm_dir):
     from cmteb_eval.models.encoders.embedder import load_embedder
     from cmteb_eval.models.protocol import QUERY
 
-    class Task:
-        query_instruction = True
+    from cmteb_eval.models.protocol import PASSAGE
 
-    served = embedder(infinity.url, query_instruction="query: ")
-    local = load_embedder(minilm_dir, query_instruction="query: ")
+    class Task:
+        name, type, query_instruction = "SomeRetrieval", "Retrieval", True
+
+    served = embedder(infinity.url, query_instruction="query: ", document_instruction="passage: ")
+    local = load_embedder(minilm_dir, query_instruction="query: ", document_instruction="passage: ")
     texts = ["what is a panda?", "天气怎么样"]
-    np.testing.assert_allclose(served.encode(texts, role=QUERY, task=Task()),
-                               local.encode(texts, role=QUERY, task=Task()), atol=1e-5)
-    assert served.describe(Task())["query_instruction"] == "query: "
+    for role in (QUERY, PASSAGE):
+        np.testing.assert_allclose(served.encode(texts, role=role, task=Task()),
+                                   local.encode(texts, role=role, task=Task()), atol=1e-5)
+    info = served.describe(Task())
+    assert info["query_instruction"] == "query: "
+    assert info["prompts"] == local.describe(Task())["prompts"]  # the same prompt table as a local model's
+    assert info["prompts"]["document"]["prompt"] == "passage: "
 
 
 def test_a_reranking_task_through_the_server_equals_the_local_cross_encoder(infinity, served_reranker_dir,
