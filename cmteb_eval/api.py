@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 from .errors import UserError
 from .evaluators.base import RunOptions
 from .run.resume import check_output_dir
-from .run.objects import models_from_objects
+from .run.objects import models_from_objects, path_list
 from .run.runner import RunSummary as Results  # what evaluate returns: main_scores(), save() ...
 from .run.runner import run_tasks
 from .run.setup import ModelRequest
@@ -50,22 +50,6 @@ LOAD_OPTIONS = ("revision", "device", "dtype", "batch_size", "use_instruction", 
                 "ignore_remote_code", "retrieval_method", "hybrid_weights", "token_vectors_budget_mb",
                 "cutoff_layers",
                 "api", "api_key_env", "concurrency", "request_timeout", "max_retries", "batch_chars", "dimensions")
-
-
-def _as_list(value: Any, parameter: str) -> list:
-    """One path given as a string is a list of one; anything else not a list of paths is refused by name."""
-    if isinstance(value, (str, Path)):
-        return [value]
-    if value is None:
-        return []
-    try:
-        items = list(value)
-    except TypeError:
-        items = None
-    if items is None or not all(isinstance(item, (str, Path)) for item in items):
-        raise UserError(f"evaluate()'s {parameter} takes a path or a list of paths; got {type(value).__name__}.",
-                        f"Pass {parameter}=['path', ...].")
-    return items
 
 
 def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[str | Path] = (),
@@ -83,7 +67,7 @@ def evaluate(model: Any = None, tasks: Sequence[Any] = (), data_dirs: Sequence[s
                         f"Accepted: {', '.join(RUN_OPTIONS + LOAD_OPTIONS)}.")
     if isinstance(tasks, str) or not tasks:
         raise UserError("evaluate() needs a list of task or benchmark names.", "Pass tasks=['STSB', ...].")
-    task_files, data_dirs = _as_list(task_files, "task_files"), _as_list(data_dirs, "data_dirs")
+    task_files, data_dirs = path_list(task_files, "task_files"), path_list(data_dirs, "data_dirs")
     log = log or (lambda line: None)
     options = RunOptions(**{k: v for k, v in run_options.items() if k in RUN_OPTIONS})
     request = ModelRequest(model_name=model_name, prompts_source="prompts= (Python API)",

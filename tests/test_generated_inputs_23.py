@@ -290,7 +290,7 @@ def _reports(command: str, damage) -> None:
                 if shown.get(column, "-") != cell:
                     defect("silent-wrong", f"{command} {damage}: {column} shows {shown.get(column)!r}, expected {cell}")
             return
-        from cmteb_eval.report.compare import compare, report
+        from cmteb_eval.report.comparison.compare import compare, report
         from cmteb_eval.report.scores import load_one_model
         from cmteb_eval.tasks.registry import Registry
 

@@ -46,9 +46,11 @@ def test_the_cli_and_the_api_write_the_same_files(minilm_dir, tmp_path, capsys, 
     results = cmteb_eval.evaluate(str(minilm_dir), tasks=DEMO, output_dir=api_out, model_name="minilm", device="cpu")
     assert capsys.readouterr().out == ""  # the API prints nothing of its own accord
     cli, api = files(cli_out), files(api_out)
-    assert sorted(cli) == sorted(api) and len(cli) >= 2 * len(DEMO) + 1  # results, items, model_meta.json
+    assert sorted(cli) == sorted(api) and len(cli) >= 2 * len(DEMO) + 2  # results, items, model_meta.json, run_settings.jsonl
     for name in cli:
-        if json.loads(cli[name]).get("harness", {}).get("name") == "cmteb-eval":  # a result file
+        if name.endswith(".jsonl"):  # run_settings.jsonl: library versions, encode options, machine
+            assert cli[name] == api[name], name
+        elif json.loads(cli[name]).get("harness", {}).get("name") == "cmteb-eval":  # a result file
             assert cli[name] != api[name]  # each run measured its own time ...
             assert without_timing(cli[name]) == without_timing(api[name]), name  # ... and nothing else differs
             assert without_timing(cli[name]).encode() != cli[name]  # the fields nulled were there

@@ -89,3 +89,19 @@ def models_from_objects(model: Any, reranker: Any, request: ModelRequest, identi
         second if first is None else first + suffix if scorer is None
         else f"{safe_name(first)}{suffix}__rerank__{safe_name(second)}")
     return ModelPair(embedder, scorer), str(name)
+
+
+def path_list(value: Any, parameter: str) -> list:
+    """One path given as a string is a list of one; anything else not a list of paths is refused by name."""
+    if isinstance(value, (str, Path)):
+        return [value]
+    if value is None:
+        return []
+    try:
+        items = list(value)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, (str, Path)) for item in items):
+        raise UserError(f"evaluate()'s {parameter} takes a path or a list of paths; got {type(value).__name__}.",
+                        f"Pass {parameter}=['path', ...].")
+    return items

@@ -34,7 +34,7 @@ from ..cache.fill import cached_encode, current_sink
 from ..identity.fingerprint import files_fingerprint, local_fingerprints, onnx_files, weight_files
 from ..identity.llm_cards import refuse_llm_reranker_as_embedder
 from .pooling import encode_tokens
-from ..protocol import PASSAGE, QUERY, TEXT
+from ..protocol import QUERY, TEXT
 from ..identity.settings import (EncoderSettings, check_room_for_text, find_known_model, fit_max_length,
                                  resolve_settings)
 from ..identity.families import find_family, refuse_api_only
