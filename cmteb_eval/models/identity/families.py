@@ -100,7 +100,7 @@ def refuse_api_only(model: str, family: Family) -> None:
     raise ModelLoadError(
         f"Model {model!r} is a {family.name} model ({family.matched_by}): its queries are built as {family.source}; "
         f"cmteb-eval does not rebuild that from a folder, and running the folder with a plain prefix would give "
-        f"another number.",
+        "another number.",
         f"Evaluate it through the Python API with the reference object: "
         f"cmteb_eval.evaluate(FlagICLModel(path, query_instruction_for_retrieval=..., examples_for_task=...), "
         f"tasks=[...]).")
