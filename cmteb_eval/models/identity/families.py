@@ -101,9 +101,9 @@ def refuse_api_only(model: str, family: Family) -> None:
         f"Model {model!r} is a {family.name} model ({family.matched_by}): its queries are built as {family.source}; "
         f"cmteb-eval does not rebuild that from a folder, and running the folder with a plain prefix would give "
         "another number.",
-        f"Evaluate it through the Python API with the reference object: "
+        "Evaluate it through the Python API with the reference object: "
         f"cmteb_eval.evaluate(FlagICLModel(path, query_instruction_for_retrieval=..., examples_for_task=...), "
-        f"tasks=[...]).")
+        "tasks=[...]).")
 
 
 def undescribed_decoder(model: str, config: Any) -> ModelLoadError:
