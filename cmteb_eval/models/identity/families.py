@@ -102,7 +102,7 @@ def refuse_api_only(model: str, family: Family) -> None:
         f"cmteb-eval does not rebuild that from a folder, and running the folder with a plain prefix would give "
         "another number.",
         "Evaluate it through the Python API with the reference object: "
-        f"cmteb_eval.evaluate(FlagICLModel(path, query_instruction_for_retrieval=..., examples_for_task=...), "
+        "cmteb_eval.evaluate(FlagICLModel(path, query_instruction_for_retrieval=..., examples_for_task=...), "
         "tasks=[...]).")
 
 
