@@ -4,7 +4,7 @@ each task (``prompts.py``, mteb's key scheme over its sources; known cards' prom
 ``prompt_cards.toml``), its identity by its bytes (``fingerprint.py``), its sentence-transformers modules
 read as data (``st_folder.py``) and the decoder-embedder families it may belong to (``families.py``, data in
 ``families.toml``); the LLM reranker cards, data in ``llm_reranker_cards.toml``, with what tells a causal LM
-apart (``llm_cards.py``).
+apart (``llm_cards.py``); ``cards.py`` finds a model in any of these card tables.
 Imports only ``cmteb_eval.models``' own modules and the layers below; every other models
 sub-package may import it.
 """

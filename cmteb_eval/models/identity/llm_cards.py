@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import WrongModelKindError
-from .settings import find_card
+from .cards import find_card
 
 
 @lru_cache(maxsize=1)

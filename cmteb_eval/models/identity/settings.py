@@ -19,6 +19,7 @@ from typing import Any
 
 from ...errors import ModelLoadError
 from .families import Family, is_decoder, undescribed_decoder
+from .cards import find_card
 from .st_folder import ST_POOLING_MODES, StFolder, instructions, tokenizer_max_length
 
 POOLING_MODES = ST_POOLING_MODES  # cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken
@@ -74,21 +75,6 @@ def known_models() -> dict[str, dict[str, Any]]:
 def find_known_model(*names: str | None) -> tuple[str, dict[str, Any]] | None:
     """The known card for the first name that matches a hub id or its last part."""
     return find_card(known_models(), *names)
-
-
-def find_card(cards: dict[str, dict[str, Any]], *names: str | None) -> tuple[str, dict[str, Any]] | None:
-    """The card of ``cards`` (keyed by hub id) for the first name that matches a hub id or its last part
-    (a local folder named like the model)."""
-    by_short = {hub_id.split("/")[-1].lower(): hub_id for hub_id in cards}
-    for name in names:
-        if not name:
-            continue
-        if name in cards:
-            return name, cards[name]
-        short = str(name).rstrip("/").split("/")[-1].lower()
-        if short in by_short:
-            return by_short[short], cards[by_short[short]]
-    return None
 
 
 def sentence_transformers_settings(st: StFolder, config: Any = None) -> dict[str, Any]:
