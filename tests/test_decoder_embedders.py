@@ -399,3 +399,19 @@ def test_the_plan_counts_what_classification_encodes(shared, minilm):
     assert set(texts) == expected and len(texts) == len(expected)
     [line] = [line for line in plan_lines([spec], data, Path("out"), minilm, None) if "EmotionClassification" in line]
     assert f"{len(expected)} distinct text(s)" in line and "tokens to encode" in line
+
+
+def test_a_family_folder_under_another_name_runs_with_its_familys_prompt_card(families, tmp_path):
+    """A folder recognised as bge-multilingual-gemma2 by a name that only contains the family's name (a
+    local copy, 'my-bge-multilingual-gemma2-copy') takes the family's per-task prompts, as the folder
+    under the hub id's name does; without the family's card its queries ran with no instruction."""
+    from cmteb_eval.tasks.registry import Registry
+
+    copy = tmp_path / "my-bge-multilingual-gemma2-copy"
+    shutil.copytree(families["gemma2"], copy)
+    [spec] = Registry.load([]).select(["T2Retrieval"], [])
+    renamed, canonical = load_embedder(copy, device="cpu"), load_embedder(families["gemma2"], device="cpu")
+    assert renamed.describe()["family"] == "bge-multilingual-gemma2"
+    assert renamed.prompt_for(QUERY, spec).prefix  # the card's T2Retrieval instruction, not none
+    assert renamed.prompt_for(QUERY, spec) == canonical.prompt_for(QUERY, spec)
+    assert renamed.describe(spec)["prompts"] == canonical.describe(spec)["prompts"]

@@ -71,8 +71,9 @@ class TransformerEmbedder:
         config = loading.read_config_fields(model, self.folder, revision, trust_remote_code)
         loading.refuse_cross_encoder(model, config)
         names = (model_name, model, self.root.name if self.root else None)
+        known = find_known_model(*names)
         refuse_llm_reranker_as_embedder(model, config, names, said_to_embed=pooling is not None or self.st is not None
-                                        or find_known_model(*names) is not None)
+                                        or known is not None)
         # a decoder-embedder family (families.toml): its mechanics, unless the folder's files or flags say otherwise
         self.family = find_family(names, config, self.st.pooling if self.st is not None else None)
         self.remote_code_skipped = loading.refuse_remote_code(model, config, trust_remote_code, ignore_remote_code,
@@ -84,8 +85,8 @@ class TransformerEmbedder:
                                         "query_instruction": query_instruction}, self.st, self.family)
         self.use_instruction = use_instruction
         self.prompts = resolve_prompts(model, self.root, model_name, self.st, prompts, prompts_source,
-                                       query_instruction, document_instruction, prompt_variant,
-                                       find_known_model(model_name, model, self.root.name if self.root else None))
+                                       query_instruction, document_instruction, prompt_variant, known,
+                                       self.family.prompt_card if self.family is not None else None)
         self.device = runtime.pick_device(device)
         family_dtype = self.family.gpu_dtype if self.family is not None and self.device.startswith("cuda") else None
         self.dtype = runtime.pick_dtype(family_dtype if dtype in (None, "auto") and family_dtype else dtype,

@@ -37,6 +37,7 @@ class Family:
     remote_code: str
     runs: str  # "folder" or "api-object"
     source: str
+    prompt_card: str = ""  # the prompt_cards.toml card of its per-task prompts
     matched_by: str = ""
 
     def settings(self) -> dict[str, Any]:

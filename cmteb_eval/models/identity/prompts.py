@@ -299,17 +299,21 @@ def st_table(prompts: Mapping[str, str], default_name: str | None, where: str) -
 def resolve_prompts(model: str, folder: Path | None, model_name: str | None, st: Any,
                     prompts: Mapping[str, str] | str | Path | None = None, prompts_source: str = "command line",
                     query_instruction: str | None = None, document_instruction: str | None = None,
-                    variant: str | None = None, known: tuple[str, dict[str, Any]] | None = None) -> PromptResolver:
+                    variant: str | None = None, known: tuple[str, dict[str, Any]] | None = None,
+                    family_card: str | None = None) -> PromptResolver:
     """The model's prompt sources in order: what the user gave (``--prompts``/``prompts=``,
-    ``--query-instruction``, ``--document-instruction``), the known card (``prompt_cards.toml``; else
-    the query instruction of ``known``, the model's ``model_cards.toml`` card), the folder's
-    sentence-transformers prompts."""
+    ``--query-instruction``, ``--document-instruction``), the known card (``prompt_cards.toml``, by name,
+    else ``family_card``: the card of the decoder family the model was recognised as; else the query
+    instruction of ``known``, the model's ``model_cards.toml`` card), the folder's sentence-transformers
+    prompts."""
     tables = []
     given = given_table(prompts, query_instruction, document_instruction, prompts_source)
     if given is not None:
         tables.append(given)
     names = (model_name, model, folder.name if folder else None)
     card = card_for(None, *names)
+    if card is None and family_card:  # a folder named otherwise than the hub id, recognised as the family
+        card = family_card, prompt_cards()[family_card]
     if card is not None:
         tables.append(card_table(*card, variant))
     else:
