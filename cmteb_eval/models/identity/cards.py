@@ -1,9 +1,19 @@
-"""Finding a model's card in a table of cards keyed by hub id (model_cards.toml, llm_reranker_cards.toml):
+"""The card tables beside this module, read once each (model_cards.toml, families.toml, prompt_cards.toml,
+prompt_examples.toml, llm_reranker_cards.toml), and finding a model's card in a table keyed by hub id:
 one rule for every table, and a leaf that every card reader may import."""
 
 from __future__ import annotations
 
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+
+@lru_cache(maxsize=None)
+def read_cards(file_name: str) -> dict[str, dict[str, Any]]:
+    """The TOML table ``file_name`` of this folder (the package ships it as package data)."""
+    return tomllib.loads(Path(__file__).with_name(file_name).read_text(encoding="utf-8"))
 
 
 def find_card(cards: dict[str, dict[str, Any]], *names: str | None) -> tuple[str, dict[str, Any]] | None:

@@ -10,12 +10,10 @@ instruction) gives a number that looks like a score and is not one.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from .cards import read_cards
 from ...errors import ModelLoadError
 
 # model_type values of decoder-only transformers (their AutoModel is a causal stack)
@@ -47,9 +45,8 @@ class Family:
                 "family": self.name, "eos": self.eos, "padding_side": self.padding_side}
 
 
-@lru_cache(maxsize=1)
 def families() -> dict[str, dict[str, Any]]:
-    return tomllib.loads(Path(__file__).with_name("families.toml").read_text(encoding="utf-8"))
+    return read_cards("families.toml")
 
 
 def _family(name: str, matched_by: str) -> Family:

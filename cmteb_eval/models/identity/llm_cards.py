@@ -8,19 +8,14 @@ as an embedder, pointing to ``--reranker``.
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ...errors import WrongModelKindError
-from .cards import find_card
+from .cards import find_card, read_cards
 
 
-@lru_cache(maxsize=1)
 def llm_reranker_cards() -> dict[str, dict[str, Any]]:
-    path = Path(__file__).with_name("llm_reranker_cards.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return read_cards("llm_reranker_cards.toml")
 
 
 def find_llm_card(*names: str | None) -> tuple[str, dict[str, Any]] | None:

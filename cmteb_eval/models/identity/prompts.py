@@ -28,10 +28,10 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from .cards import read_cards
 from ...errors import ModelLoadError, UserError
 from ...tasks.aliases import mteb_name
 from ..protocol import PASSAGE, QUERY
@@ -187,16 +187,13 @@ def given_table(prompts: Mapping[str, str] | str | Path | None, query_instructio
 
 # ---------------------------------------------------------------------------------- known cards
 
-@lru_cache(maxsize=1)
 def prompt_cards() -> dict[str, dict[str, Any]]:
-    path = Path(__file__).with_name("prompt_cards.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return read_cards("prompt_cards.toml")
 
 
-@lru_cache(maxsize=1)
 def prompt_examples() -> dict[str, dict[str, Any]]:
     """In-context examples by family, variant and task (``prompt_examples.toml``)."""
-    return tomllib.loads(Path(__file__).with_name("prompt_examples.toml").read_text(encoding="utf-8"))
+    return read_cards("prompt_examples.toml")
 
 
 def known_prompt_families() -> list[str]:

@@ -11,15 +11,13 @@ Sources, later ones overriding earlier ones:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ...errors import ModelLoadError
 from .families import Family, is_decoder, undescribed_decoder
-from .cards import find_card
+from .cards import find_card, read_cards
 from .st_folder import ST_POOLING_MODES, StFolder, instructions, tokenizer_max_length
 
 POOLING_MODES = ST_POOLING_MODES  # cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken
@@ -66,10 +64,8 @@ def describe_step(step: tuple) -> str:
     return "Normalize"
 
 
-@lru_cache(maxsize=1)
 def known_models() -> dict[str, dict[str, Any]]:
-    path = Path(__file__).with_name("model_cards.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return read_cards("model_cards.toml")
 
 
 def find_known_model(*names: str | None) -> tuple[str, dict[str, Any]] | None:
